@@ -1,0 +1,83 @@
+"""BillRecord -> Bill: identifiers, action order and identity, and the derived stage. Pure.
+
+Action identity (``Action.uid``) is what the change log keys on: a hash of the action's date,
+actor and whitespace-collapsed text, plus its occurrence number among identical actions of
+the bill. Two identical upstream rows (Virginia records some actions twice) therefore stay
+two actions, a re-ordered feed keeps its identities, and a rewritten row becomes a new
+identity (its old one is reported as removed: an upstream correction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+from tracker.models import Action, Bill, BillKey, Sponsor, Version, normalize_identifier
+from tracker.records import ActionRecord, BillRecord
+from tracker.stages import derive_stage
+
+_SPACES = re.compile(r"\s+")
+
+
+def collapse(text: str) -> str:
+    """Collapse runs of white space to one space and strip the ends."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def action_uid(*, record: ActionRecord, occurrence: int) -> str:
+    text = f"{record.date.isoformat()}|{record.actor.value}|{collapse(record.description)}"
+    digest = hashlib.sha1(f"{text}|{occurrence}".encode(), usedforsecurity=False)
+    return digest.hexdigest()[:20]
+
+
+def normalize_actions(records: tuple[ActionRecord, ...]) -> tuple[Action, ...]:
+    """Sort by date (stable: upstream order within a day) and give each action its uid."""
+    ordered = sorted(records, key=lambda record: record.date)
+    seen: Counter[tuple[object, ...]] = Counter()
+    actions = []
+    for record in ordered:
+        identity = (record.date, record.actor, collapse(record.description))
+        occurrence = seen[identity]
+        seen[identity] += 1
+        actions.append(
+            Action(
+                uid=action_uid(record=record, occurrence=occurrence),
+                date=record.date,
+                actor=record.actor,
+                description=collapse(record.description),
+                classification=tuple(dict.fromkeys(record.classification)),
+                extras=dict(record.extras),
+            )
+        )
+    return tuple(actions)
+
+
+def normalize(record: BillRecord) -> Bill:
+    """Make the stored shape of a bill from what its source read."""
+    key = BillKey(
+        jurisdiction=record.jurisdiction.lower(),
+        session=record.session,
+        identifier=normalize_identifier(record.identifier),
+    )
+    actions = normalize_actions(record.actions)
+    return Bill(
+        key=key,
+        source=record.source,
+        bill_type=record.bill_type,
+        title=collapse(record.title),
+        stage=derive_stage(actions, bill_type=record.bill_type),
+        actions=actions,
+        sponsors=tuple(
+            Sponsor(name=collapse(s.name), primary=s.primary, extras=dict(s.extras))
+            for s in record.sponsors
+        ),
+        subjects=tuple(dict.fromkeys(collapse(s) for s in record.subjects if s.strip())),
+        summary=record.summary.strip(),
+        versions=tuple(
+            Version(name=collapse(v.name), date=v.date, url=v.url) for v in record.versions
+        ),
+        url=record.url,
+        upstream_updated_at=record.upstream_updated_at,
+        extras=dict(record.extras),
+    )

@@ -1,0 +1,270 @@
+"""The one reader of the environment and the TOML config files.
+
+* ``TRACKER_CONFIG``: the config folder (default ``./config``). A file missing there falls back
+  to the defaults shipped with the package (``tracker/defaults/``), so a fresh machine runs
+  with no config at all.
+* ``TRACKER_DATABASE_URL``: the database (default ``sqlite:///tracker.db`` in the working
+  directory; PostgreSQL as ``postgresql+psycopg://user@host/db``).
+
+Files read here: ``tracker.toml`` (``[http]`` politeness and the contact for the User-Agent)
+and ``sources.toml`` (one ``[sources.<name>]`` table per source). Anything wrong is refused
+with one line naming the file, the key and what is wrong, as a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from tracker.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
+_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)")
+_DURATION = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"4h"``, ``"30m"``, ``"2s"``, ``"1h30m"``, ``"7d"`` -> timedelta; ValueError otherwise."""
+    if not isinstance(text, str) or not _DURATION.match(text):
+        raise ValueError(f"{text!r} is not a duration (use e.g. \"4h\", \"30m\", \"2s\")")
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """One ``[sources.<name>]`` table."""
+
+    name: str
+    enabled: bool = False
+    base_url: str | None = None
+    sessions: tuple[str, ...] = ()
+    interval: timedelta = timedelta(hours=4)
+    key_env: tuple[str, ...] = ()
+    quiet_period: timedelta | None = None
+    max_failures: int = 3
+    lead: bool = True
+
+    def key(self, environ: Mapping[str, str]) -> str | None:
+        """The first API key found in the environment variables this source names."""
+        for name in self.key_env:
+            value = environ.get(name)
+            if value:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """``[http]`` in tracker.toml: how politely every source is polled."""
+
+    contact: str = "tracker-operator@example.org"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_bytes: int = 50 * 1024 * 1024
+    retry_after_max: float = 120.0
+    min_interval: float = 1.0
+    retries: int = 4
+
+    @property
+    def user_agent(self) -> str:
+        return f"tracker/0.1 (legislation alerts; contact: {self.contact})"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_dir: Path
+    database_url: str
+    sources: Mapping[str, SourceSettings]
+    http: HttpSettings = field(default_factory=HttpSettings)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def source(self, name: str) -> SourceSettings:
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sources)) or "none"
+            raise ConfigError(f"unknown source {name!r} (configured: {known})") from None
+
+
+def packaged_defaults() -> Path:
+    """The folder of default config files shipped inside the package."""
+    return Path(str(files("tracker") / "defaults"))
+
+
+def config_file(config_dir: Path, name: str) -> Path:
+    """``config_dir/name`` if it exists, else the packaged default of that name."""
+    candidate = config_dir / name
+    return candidate if candidate.exists() else packaged_defaults() / name
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+class _Table:
+    """Typed reads from one TOML table, each error naming the file and the dotted key."""
+
+    def __init__(self, path: Path, prefix: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: {prefix} must be a table")
+        self.path, self.prefix, self.data = path, prefix, data
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {self.prefix}.{key}: {problem}")
+
+    def refuse_unknown(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail(key, f"unknown key (known keys: {known})")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a number where a flag is wanted is a mistake, and back.
+        if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be {names}, not {value!r}")
+        return value
+
+    def duration(self, key: str, default: timedelta | None) -> timedelta | None:
+        if key not in self.data:
+            return default
+        try:
+            return parse_duration(self.data[key])
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"must be a list of non-empty strings, not {value!r}")
+        return tuple(value)
+
+    def url(self, key: str) -> str | None:
+        value = self.get(key, str, None)
+        if value is not None and not re.match(r"^(https?|ftp)://[^\s/]+", value):
+            raise self.fail(key, f"must be an http(s) or ftp URL, not {value!r}")
+        return value.rstrip("/") if value else None
+
+
+_SOURCE_KEYS = {
+    "enabled", "base_url", "sessions", "interval", "key_env", "quiet_period", "max_failures",
+    "lead",
+}  # fmt: skip
+
+
+def _source_settings(path: Path, name: str, data: Any) -> SourceSettings:
+    table = _Table(path, f"sources.{name}", data)
+    table.refuse_unknown(_SOURCE_KEYS)
+    key_env = table.strings("key_env")
+    for env_name in key_env:
+        if not _ENV_NAME.match(env_name):
+            raise table.fail("key_env", f"{env_name!r} is not an environment variable name")
+    max_failures = table.get("max_failures", int, 3)
+    if max_failures < 1:
+        raise table.fail("max_failures", "must be at least 1")
+    return SourceSettings(
+        name=name,
+        enabled=table.get("enabled", bool, False),
+        base_url=table.url("base_url"),
+        sessions=table.strings("sessions"),
+        interval=table.duration("interval", timedelta(hours=4)) or timedelta(hours=4),
+        key_env=key_env,
+        quiet_period=table.duration("quiet_period", None),
+        max_failures=max_failures,
+        lead=table.get("lead", bool, True),
+    )
+
+
+def read_sources(path: Path, *, known: set[str] | None = None) -> dict[str, SourceSettings]:
+    data = read_toml(path)
+    extra = set(data) - {"sources"}
+    if extra:
+        raise ConfigError(f"{path}: {sorted(extra)[0]}: unknown table (expected [sources.<name>])")
+    tables = data.get("sources", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: sources must be a table of [sources.<name>] tables")
+    result = {}
+    for name, table in tables.items():
+        if known is not None and name not in known:
+            raise ConfigError(
+                f"{path}: sources.{name}: unknown source (known: {', '.join(sorted(known))})"
+            )
+        result[name] = _source_settings(path, name, table)
+    return result
+
+
+_HTTP_KEYS = {
+    "contact", "connect_timeout", "read_timeout", "max_bytes", "retry_after_max",
+    "min_interval", "retries",
+}  # fmt: skip
+
+
+def read_tracker_toml(path: Path) -> HttpSettings:
+    data = read_toml(path)
+    extra = set(data) - {"http"}
+    if extra:
+        raise ConfigError(f"{path}: {sorted(extra)[0]}: unknown table (known: http)")
+    table = _Table(path, "http", data.get("http", {}))
+    table.refuse_unknown(_HTTP_KEYS)
+    defaults = HttpSettings()
+    number = (int, float)
+    settings = HttpSettings(
+        contact=table.get("contact", str, defaults.contact),
+        connect_timeout=float(table.get("connect_timeout", number, defaults.connect_timeout)),
+        read_timeout=float(table.get("read_timeout", number, defaults.read_timeout)),
+        max_bytes=table.get("max_bytes", int, defaults.max_bytes),
+        retry_after_max=float(table.get("retry_after_max", number, defaults.retry_after_max)),
+        min_interval=float(table.get("min_interval", number, defaults.min_interval)),
+        retries=table.get("retries", int, defaults.retries),
+    )
+    for key in ("connect_timeout", "read_timeout", "max_bytes", "retry_after_max"):
+        if getattr(settings, key) <= 0:
+            raise table.fail(key, "must be greater than zero")
+    if settings.min_interval < 0 or settings.retries < 0:
+        raise table.fail("min_interval" if settings.min_interval < 0 else "retries",
+                         "must not be negative")
+    return settings
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, known_sources: set[str] | None = None
+) -> Settings:
+    """Read the environment and config files into one frozen :class:`Settings`."""
+    env = dict(os.environ if environ is None else environ)
+    configured = env.get("TRACKER_CONFIG")
+    config_dir = Path(configured) if configured else Path("config")
+    if configured and not config_dir.is_dir():
+        raise ConfigError(f"TRACKER_CONFIG={configured}: no such folder")
+    database_url = env.get("TRACKER_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return Settings(
+        config_dir=config_dir,
+        database_url=database_url,
+        sources=read_sources(config_file(config_dir, "sources.toml"), known=known_sources),
+        http=read_tracker_toml(config_file(config_dir, "tracker.toml")),
+        environ=env,
+    )

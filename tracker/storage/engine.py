@@ -1,0 +1,98 @@
+"""Engines for the two supported stores, and Alembic migrations run from code.
+
+SQLite (the embedded default) runs in WAL mode, and every write transaction starts with
+``BEGIN IMMEDIATE``: SQLite cannot wait on a read-to-write lock upgrade, so a deferred BEGIN
+lets two writers fail with "database is locked" where an immediate one makes them queue.
+Connections opened with ``execution_options(readonly=True)`` start a plain deferred BEGIN, so
+readers never wait for the writer. PostgreSQL is reached through ``postgresql+psycopg://``.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from tracker.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable database URL>"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; raises StorageError naming the (redacted) URL when unusable."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # Say which driver; a bare postgresql:// means psycopg2 in SQLAlchemy 2.0.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StorageError(f"database URL {redact(url)} cannot be used: {exc}") from None
+    except ImportError as exc:
+        raise StorageError(
+            f"database URL {redact(url)} needs a driver that is not installed ({exc.name}); "
+            "install the pg extra: pip install 'tracker[pg]'"
+        ) from None
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if url.database and url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no commit
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get("readonly"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(engine: sa.Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("tracker") / "migrations"))
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: sa.Engine, *, revision: str = "head") -> None:
+    """Create or upgrade the schema; raises StorageError naming the database on failure."""
+    cfg = alembic_config(engine)
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    except OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise StorageError(f"database {redact(str(engine.url))} cannot be opened: {reason}") from None
+    except SQLAlchemyError as exc:
+        reason = str(exc).splitlines()[0]
+        raise StorageError(f"database {redact(str(engine.url))}: migration failed: {reason}") from None

@@ -1,0 +1,545 @@
+"""The repository: the only module that runs SQL against the tracker's tables.
+
+Writes report what they did: :meth:`Repository.upsert_bill` returns an :class:`UpsertResult`
+(``insert``, ``update`` or ``noop``, with the changes it stored as events), and the change
+log comes from that report. Each poll writes in short transactions; HTTP happens before a
+transaction opens, never inside one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.changes import Change, ChangeKind, diff
+from tracker.models import (
+    Action,
+    ActionClass,
+    Bill,
+    BillKey,
+    BillType,
+    Chamber,
+    Sponsor,
+    Stage,
+    Version,
+)
+from tracker.records import StateUpdate, Validators
+from tracker.storage.tables import (
+    ActionRow,
+    BillRow,
+    EventRow,
+    FetchStateRow,
+    SourceRunRow,
+    SourceSessionRow,
+)
+
+UpsertKind = Literal["insert", "update", "noop"]
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    kind: UpsertKind
+    bill_id: int
+    before: Bill | None
+    after: Bill
+    changes: tuple[Change, ...] = ()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Bill <-> row ---------------------------------------------------------------------------
+
+
+def _sponsor_json(sponsor: Sponsor) -> dict[str, Any]:
+    return {"name": sponsor.name, "primary": sponsor.primary, **sponsor.extras}
+
+
+def _version_json(version: Version) -> dict[str, Any]:
+    return {
+        "name": version.name,
+        "date": version.date.isoformat() if version.date else None,
+        "url": version.url,
+    }
+
+
+def _action_json(action: Action) -> list[Any]:
+    return [
+        action.uid,
+        action.date.isoformat(),
+        action.actor.value,
+        action.description,
+        [c.value for c in action.classification],
+        action.extras,
+    ]
+
+
+def content_hash(bill: Bill) -> str:
+    """A hash of everything stored about the bill: equal hashes mean nothing to write."""
+    state = {
+        "source": bill.source,
+        "type": bill.bill_type.value,
+        "title": bill.title,
+        "stage": bill.stage.value,
+        "actions": [_action_json(a) for a in bill.actions],
+        "sponsors": [_sponsor_json(s) for s in bill.sponsors],
+        "subjects": list(bill.subjects),
+        "summary": bill.summary,
+        "versions": [_version_json(v) for v in bill.versions],
+        "url": bill.url,
+        "updated": bill.upstream_updated_at.isoformat() if bill.upstream_updated_at else None,
+        "extras": bill.extras,
+    }
+    encoded = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _bill_from_row(row: BillRow, actions: Sequence[ActionRow]) -> Bill:
+    return Bill(
+        key=BillKey(row.jurisdiction, row.session, row.identifier),
+        source=row.source,
+        bill_type=BillType(row.bill_type),
+        title=row.title,
+        stage=Stage(row.stage),
+        actions=tuple(
+            Action(
+                uid=a.uid,
+                date=a.date,
+                actor=Chamber(a.actor),
+                description=a.description,
+                classification=tuple(ActionClass(c) for c in a.classification),
+                extras=dict(a.extras),
+            )
+            for a in sorted(actions, key=lambda a: a.position)
+        ),
+        sponsors=tuple(
+            Sponsor(
+                name=s["name"],
+                primary=bool(s["primary"]),
+                extras={k: v for k, v in s.items() if k not in ("name", "primary")},
+            )
+            for s in row.sponsors
+        ),
+        subjects=tuple(row.subjects),
+        summary=row.summary,
+        versions=tuple(
+            Version(
+                name=v["name"],
+                date=date.fromisoformat(v["date"]) if v.get("date") else None,
+                url=v.get("url"),
+            )
+            for v in row.versions
+        ),
+        url=row.url,
+        upstream_updated_at=row.upstream_updated_at,
+        extras=dict(row.extras),
+    )
+
+
+def _bill_columns(bill: Bill, *, digest: str, now: datetime) -> dict[str, Any]:
+    return {
+        "key": str(bill.key),
+        "jurisdiction": bill.key.jurisdiction,
+        "session": bill.key.session,
+        "identifier": bill.key.identifier,
+        "source": bill.source,
+        "bill_type": bill.bill_type.value,
+        "title": bill.title,
+        "stage": bill.stage.value,
+        "summary": bill.summary,
+        "subjects": list(bill.subjects),
+        "sponsors": [_sponsor_json(s) for s in bill.sponsors],
+        "versions": [_version_json(v) for v in bill.versions],
+        "extras": bill.extras,
+        "url": bill.url,
+        "last_action_date": bill.last_action_date,
+        "upstream_updated_at": bill.upstream_updated_at,
+        "content_hash": digest,
+        "updated_at": now,
+    }
+
+
+def _action_columns(
+    action: Action, *, bill_id: int, position: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "bill_id": bill_id,
+        "uid": action.uid,
+        "position": position,
+        "date": action.date,
+        "actor": action.actor.value,
+        "description": action.description,
+        "classification": [c.value for c in action.classification],
+        "extras": action.extras,
+        "first_seen_at": now,
+        "removed_at": None,
+    }
+
+
+# --- the repository ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BillFilter:
+    jurisdiction: str | None = None
+    session: str | None = None
+    stage: str | None = None
+    source: str | None = None
+    q: str | None = None
+    keys: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    since: datetime | None = None
+    kind: str | None = None
+    jurisdiction: str | None = None
+    bill: str | None = None
+    include_baseline: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    bill: str
+    kind: str
+    detected_at: datetime
+    baseline: bool
+    details: dict[str, Any]
+    action_uid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    uid: str
+    date: date
+    actor: str
+    description: str
+    classification: list[str]
+    first_seen_at: datetime
+    removed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BillView:
+    key: str
+    jurisdiction: str
+    session: str
+    identifier: str
+    title: str
+    stage: str
+    last_action_date: date | None
+    source: str
+    url: str | None
+    subjects: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    id: int
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    error: str | None
+    counts: dict[str, int]
+
+
+class Repository:
+    """All reads and writes of the tracker's data."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One short write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction that never waits for a writer."""
+        with self.engine.connect().execution_options(readonly=True) as connection, Session(
+            bind=connection, expire_on_commit=False
+        ) as session:
+            yield session
+
+    # -- bills --------------------------------------------------------------------------------
+
+    def upsert_bill(
+        self, session: Session, bill: Bill, *, baseline: bool, run_id: int | None, now: datetime
+    ) -> UpsertResult:
+        """Store ``bill``'s state and the changes from the stored one as events."""
+        digest = content_hash(bill)
+        found = session.execute(
+            sa.select(BillRow.id, BillRow.content_hash).where(BillRow.key == str(bill.key))
+        ).first()
+        if found is None:
+            return self._insert(session, bill, digest=digest, baseline=baseline, run_id=run_id,
+                                now=now)
+        bill_id, stored_hash = found
+        if stored_hash == digest:
+            return UpsertResult("noop", bill_id, None, bill)
+        return self._update(session, bill_id, bill, digest=digest, baseline=baseline,
+                            run_id=run_id, now=now)
+
+    def _insert(
+        self, session: Session, bill: Bill, *, digest: str, baseline: bool, run_id: int | None,
+        now: datetime,
+    ) -> UpsertResult:
+        columns = _bill_columns(bill, digest=digest, now=now) | {"first_seen_at": now}
+        bill_id = session.execute(
+            sa.insert(BillRow).values(**columns).returning(BillRow.id)
+        ).scalar_one()
+        if bill.actions:
+            session.execute(
+                sa.insert(ActionRow),
+                [
+                    _action_columns(a, bill_id=bill_id, position=i, now=now)
+                    for i, a in enumerate(bill.actions)
+                ],
+            )
+        changes = tuple(diff(None, bill))
+        self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
+        return UpsertResult("insert", bill_id, None, bill, changes)
+
+    def _update(
+        self, session: Session, bill_id: int, bill: Bill, *, digest: str, baseline: bool,
+        run_id: int | None, now: datetime,
+    ) -> UpsertResult:
+        row = session.execute(
+            sa.select(BillRow).where(BillRow.id == bill_id).with_for_update()
+        ).scalar_one()
+        action_rows = session.execute(
+            sa.select(ActionRow).where(ActionRow.bill_id == bill_id)
+        ).scalars().all()
+        current = [a for a in action_rows if a.removed_at is None]
+        before = _bill_from_row(row, current)
+        changes = tuple(diff(before, bill))
+        by_uid = {a.uid: a for a in action_rows}
+        after_uids = {a.uid for a in bill.actions}
+        for stored in current:
+            if stored.uid not in after_uids:
+                stored.removed_at = now  # kept in history: an upstream correction
+        inserts = []
+        for position, action in enumerate(bill.actions):
+            stored_row = by_uid.get(action.uid)
+            if stored_row is None:
+                inserts.append(_action_columns(action, bill_id=bill_id, position=position, now=now))
+                continue
+            classification = [c.value for c in action.classification]
+            if stored_row.removed_at is not None:
+                stored_row.removed_at = None  # it came back upstream
+            if stored_row.position != position:
+                stored_row.position = position
+            if stored_row.classification != classification:
+                stored_row.classification = classification
+            if stored_row.extras != action.extras:
+                stored_row.extras = action.extras
+        if inserts:
+            session.flush()
+            session.execute(sa.insert(ActionRow), inserts)
+        for name, value in _bill_columns(bill, digest=digest, now=now).items():
+            setattr(row, name, value)
+        self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
+        return UpsertResult("update", bill_id, before, bill, changes)
+
+    def _add_events(
+        self, session: Session, bill_id: int, changes: Iterable[Change], *, baseline: bool,
+        run_id: int | None, now: datetime,
+    ) -> None:
+        rows = [
+            {
+                "bill_id": bill_id,
+                "kind": change.kind.value,
+                "detected_at": now,
+                "baseline": baseline,
+                "action_uid": change.action_uid,
+                "run_id": run_id,
+                "details": change.details,
+            }
+            for change in changes
+        ]
+        if rows:
+            session.execute(sa.insert(EventRow), rows)
+
+    def get_bill(self, session: Session, key: BillKey) -> Bill | None:
+        row = session.execute(sa.select(BillRow).where(BillRow.key == str(key))).scalar_one_or_none()
+        if row is None:
+            return None
+        actions = session.execute(
+            sa.select(ActionRow).where(ActionRow.bill_id == row.id, ActionRow.removed_at.is_(None))
+        ).scalars().all()
+        return _bill_from_row(row, actions)
+
+    def list_bills(self, session: Session, filters: BillFilter) -> Iterator[BillView]:
+        query = sa.select(BillRow).order_by(BillRow.jurisdiction, BillRow.session, BillRow.key)
+        if filters.jurisdiction:
+            query = query.where(BillRow.jurisdiction == filters.jurisdiction.lower())
+        if filters.session:
+            query = query.where(BillRow.session == filters.session)
+        if filters.stage:
+            query = query.where(BillRow.stage == filters.stage)
+        if filters.source:
+            query = query.where(BillRow.source == filters.source)
+        if filters.keys is not None:
+            query = query.where(BillRow.key.in_(sorted(filters.keys)))
+        if filters.q:
+            pattern = f"%{filters.q.lower()}%"
+            query = query.where(
+                sa.or_(sa.func.lower(BillRow.title).like(pattern),
+                       sa.func.lower(BillRow.identifier).like(pattern),
+                       sa.func.lower(BillRow.summary).like(pattern))
+            )
+        for row in session.execute(query.execution_options(yield_per=500)).scalars():
+            yield BillView(
+                key=row.key, jurisdiction=row.jurisdiction, session=row.session,
+                identifier=row.identifier, title=row.title, stage=row.stage,
+                last_action_date=row.last_action_date, source=row.source, url=row.url,
+                subjects=list(row.subjects),
+            )
+
+    def bill_id(self, session: Session, key: BillKey) -> int | None:
+        return session.execute(sa.select(BillRow.id).where(BillRow.key == str(key))).scalar()
+
+    def actions_of(self, session: Session, bill_id: int) -> list[ActionView]:
+        rows = session.execute(
+            sa.select(ActionRow).where(ActionRow.bill_id == bill_id)
+            .order_by(ActionRow.date, ActionRow.position, ActionRow.id)
+        ).scalars()
+        return [
+            ActionView(uid=r.uid, date=r.date, actor=r.actor, description=r.description,
+                       classification=list(r.classification), first_seen_at=r.first_seen_at,
+                       removed_at=r.removed_at)
+            for r in rows
+        ]
+
+    def events(self, session: Session, filters: EventFilter) -> Iterator[EventView]:
+        query = (
+            sa.select(EventRow, BillRow.key)
+            .join(BillRow, BillRow.id == EventRow.bill_id)
+            .order_by(EventRow.id)
+        )
+        if filters.since:
+            query = query.where(EventRow.detected_at >= filters.since)
+        if filters.kind:
+            query = query.where(EventRow.kind == filters.kind)
+        if filters.jurisdiction:
+            query = query.where(BillRow.jurisdiction == filters.jurisdiction.lower())
+        if filters.bill:
+            query = query.where(BillRow.key == filters.bill)
+        if not filters.include_baseline:
+            query = query.where(EventRow.baseline.is_(False))
+        for event, key in session.execute(query.execution_options(yield_per=1000)):
+            yield EventView(id=event.id, bill=key, kind=event.kind,
+                            detected_at=event.detected_at, baseline=event.baseline,
+                            details=dict(event.details), action_uid=event.action_uid)
+
+    def count_bills(self, session: Session, *, source: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(BillRow)
+        if source:
+            query = query.where(BillRow.source == source)
+        return int(session.execute(query).scalar_one())
+
+    def bill_counts_by_source(self, session: Session) -> dict[str, int]:
+        rows = session.execute(
+            sa.select(BillRow.source, sa.func.count()).group_by(BillRow.source)
+        ).all()
+        return {source: int(n) for source, n in rows}
+
+    # -- fetch state ------------------------------------------------------------------------------
+
+    def fetch_state(self, session: Session, url: str) -> Validators | None:
+        row = session.get(FetchStateRow, url)
+        if row is None:
+            return None
+        return Validators(etag=row.etag, last_modified=row.last_modified, sha256=row.sha256,
+                          lastmod=row.lastmod)
+
+    def lastmods(self, session: Session, *, prefix: str) -> dict[str, str]:
+        # A range scan on the primary key: LIKE 'prefix%' would not use the index everywhere.
+        query = sa.select(FetchStateRow.url, FetchStateRow.lastmod).where(
+            FetchStateRow.url >= prefix, FetchStateRow.url < prefix + "\U0010ffff",
+            FetchStateRow.lastmod.is_not(None),
+        )
+        return {url: lastmod for url, lastmod in session.execute(query) if lastmod}
+
+    def save_fetch_state(
+        self, session: Session, updates: Iterable[StateUpdate], *, source: str, now: datetime
+    ) -> None:
+        for update in updates:
+            v = update.validators
+            row = session.get(FetchStateRow, update.url)
+            if row is None:
+                session.add(FetchStateRow(url=update.url, source=source, etag=v.etag,
+                                          last_modified=v.last_modified, sha256=v.sha256,
+                                          lastmod=v.lastmod, updated_at=now))
+            else:
+                row.etag, row.last_modified, row.sha256 = v.etag, v.last_modified, v.sha256
+                row.lastmod = v.lastmod if v.lastmod is not None else row.lastmod
+                row.updated_at = now
+
+    # -- runs and sessions --------------------------------------------------------------------------
+
+    def start_run(self, session: Session, *, source: str, now: datetime) -> int:
+        row = SourceRunRow(source=source, started_at=now, status="running")
+        session.add(row)
+        session.flush()
+        return row.id
+
+    def finish_run(
+        self, session: Session, run_id: int, *, status: str, counts: Mapping[str, int],
+        error: str | None, failures: list[dict[str, str]], now: datetime,
+    ) -> None:
+        row = session.get_one(SourceRunRow, run_id)
+        row.status, row.error, row.failures, row.finished_at = status, error, failures, now
+        for name, value in counts.items():
+            setattr(row, name, value)
+
+    def runs(self, session: Session, *, source: str | None = None, limit: int = 50) -> list[RunView]:
+        query = sa.select(SourceRunRow).order_by(SourceRunRow.id.desc()).limit(limit)
+        if source:
+            query = query.where(SourceRunRow.source == source)
+        names = ("discovered", "fetched", "unchanged", "inserted", "updated", "noop", "failed",
+                 "events", "requests", "bytes", "bills_seen")
+        return [
+            RunView(id=r.id, source=r.source, started_at=r.started_at, finished_at=r.finished_at,
+                    status=r.status, error=r.error, counts={n: getattr(r, n) for n in names})
+            for r in session.execute(query).scalars()
+        ]
+
+    def baselined_sessions(self, session: Session, *, source: str) -> set[str]:
+        rows = session.execute(
+            sa.select(SourceSessionRow.session).where(
+                SourceSessionRow.source == source, SourceSessionRow.baselined_at.is_not(None)
+            )
+        ).scalars()
+        return set(rows)
+
+    def mark_sessions(
+        self, session: Session, *, source: str, baselined: Iterable[str], changed: Iterable[str],
+        now: datetime,
+    ) -> None:
+        for name in set(baselined) | set(changed):
+            row = session.get(SourceSessionRow, (source, name))
+            if row is None:
+                row = SourceSessionRow(source=source, session=name)
+                session.add(row)
+            if name in baselined and row.baselined_at is None:
+                row.baselined_at = now
+            if name in changed:
+                row.last_change_at = now
+
+
+def change_kinds() -> list[str]:
+    return [kind.value for kind in ChangeKind]

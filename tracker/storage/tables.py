@@ -1,0 +1,155 @@
+"""SQLAlchemy 2 typed tables. Only ``tracker.storage`` touches them.
+
+``bills`` holds each bill's current state; ``actions`` its ordered, classified actions, each
+with a stable upstream identity (``uid``) and a ``removed_at`` for upstream corrections (the
+old action stays in history); ``events`` is the append-only change log; ``fetch_state`` keeps
+validators per URL; ``source_runs`` records every poll; ``source_sessions`` says which
+sessions had their baseline poll.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite hands back naive ones otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite stores the text it is given; keep it uniform so ordering by text works.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, datetime: UTCDateTime}
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class BillRow(Base):
+    __tablename__ = "bills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    jurisdiction: Mapped[str] = mapped_column(sa.String(8), index=True)
+    session: Mapped[str] = mapped_column(sa.String(32))
+    identifier: Mapped[str] = mapped_column(sa.String(40))
+    source: Mapped[str] = mapped_column(sa.String(32), index=True)
+    bill_type: Mapped[str] = mapped_column(sa.String(32))
+    title: Mapped[str] = mapped_column(sa.Text)
+    stage: Mapped[str] = mapped_column(sa.String(24), index=True)
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    subjects: Mapped[list[Any]] = mapped_column(default=list)
+    sponsors: Mapped[list[Any]] = mapped_column(default=list)
+    versions: Mapped[list[Any]] = mapped_column(default=list)
+    extras: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    last_action_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    upstream_updated_at: Mapped[datetime | None]
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ActionRow(Base):
+    __tablename__ = "actions"
+    __table_args__ = (sa.UniqueConstraint("bill_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(sa.ForeignKey("bills.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int]
+    date: Mapped[date] = mapped_column(sa.Date)
+    actor: Mapped[str] = mapped_column(sa.String(16))
+    description: Mapped[str] = mapped_column(sa.Text)
+    classification: Mapped[list[Any]] = mapped_column(default=list)
+    extras: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_bill_id_id", "bill_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(sa.ForeignKey("bills.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(24), index=True)
+    detected_at: Mapped[datetime] = mapped_column(index=True)
+    baseline: Mapped[bool] = mapped_column(default=False)
+    action_uid: Mapped[str | None] = mapped_column(sa.String(40))
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("source_runs.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class FetchStateRow(Base):
+    __tablename__ = "fetch_state"
+
+    url: Mapped[str] = mapped_column(sa.String(1000), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(32), index=True)
+    etag: Mapped[str | None] = mapped_column(sa.String(300))
+    last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    lastmod: Mapped[str | None] = mapped_column(sa.String(100))
+    updated_at: Mapped[datetime]
+
+
+class SourceRunRow(Base):
+    __tablename__ = "source_runs"
+    __table_args__ = (sa.Index("ix_source_runs_source_id", "source", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(32))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    discovered: Mapped[int] = mapped_column(default=0)
+    fetched: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    noop: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    events: Mapped[int] = mapped_column(default=0)
+    requests: Mapped[int] = mapped_column(default=0)
+    bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bills_seen: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    failures: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SourceSessionRow(Base):
+    __tablename__ = "source_sessions"
+
+    source: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    session: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    baselined_at: Mapped[datetime | None]
+    last_change_at: Mapped[datetime | None]

@@ -1,0 +1,41 @@
+"""Building the service's parts from Settings, once, for the CLI and the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from scrapers import REGISTRY
+from tracker.http import HttpClient
+from tracker.pipeline import Pipeline, RunReport
+from tracker.settings import Settings, load_settings
+from tracker.source import SourceFactory
+from tracker.storage.engine import make_engine, migrate
+from tracker.storage.repository import Repository
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    return load_settings(environ, known_sources=set(REGISTRY))
+
+
+def open_repository(settings: Settings) -> Repository:
+    """The repository on the configured database, migrated to the newest schema."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Repository(engine)
+
+
+def build_pipeline(
+    *,
+    settings: Settings,
+    repo: Repository,
+    registry: Mapping[str, SourceFactory] | None = None,
+    progress: Callable[[RunReport], None] | None = None,
+) -> Pipeline:
+    http = HttpClient.from_settings(settings.http)
+    return Pipeline(
+        settings=settings,
+        repo=repo,
+        http=http,
+        registry=REGISTRY if registry is None else registry,
+        progress=progress,
+    )
