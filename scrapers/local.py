@@ -19,6 +19,9 @@ class _NoState:
     def lastmods(self, *, prefix: str) -> Mapping[str, str]:
         return {}
 
+    def body(self, url: str) -> bytes | None:
+        return None
+
 
 def parser_for(factory: SourceFactory) -> Source:
     """A source instance for parsing only: its context has no stored state and no network use."""

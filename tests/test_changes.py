@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tracker.changes import ChangeKind, diff
+from tests.builders import INTRO, PASS, REFER, REPORT, action, bill, record
+from tracker.changes import diff
 from tracker.normalize import normalize
 from tracker.records import VersionRecord
-
-from tests.builders import INTRO, PASS, REFER, REPORT, action, bill, record
 
 
 def kinds(changes: list) -> list[str]:
@@ -37,8 +36,7 @@ def test_new_action_and_stage_change() -> None:
 
 
 def test_rewritten_action_is_removed_and_new() -> None:
-    fixed = action("2020-01-21", "Reported from Transportation (15-Y 7-N)",
-                   *REPORT.classification)
+    fixed = action("2020-01-21", "Reported from Transportation (15-Y 7-N)", *REPORT.classification)
     changes = diff(bill("HB 1", INTRO, REPORT), bill("HB 1", INTRO, fixed))
     assert kinds(changes) == ["action-removed", "new-action"]
     assert changes[0].details["description"].endswith("(14-Y 8-N)")
@@ -54,8 +52,14 @@ def test_identical_duplicate_rows_stay_distinct() -> None:
 
 def test_title_change_and_new_version() -> None:
     before = bill("HB 1", INTRO, title="Shell bill")
-    after = normalize(record("HB 1", INTRO, title="Driver privilege cards; penalty.",
-                             versions=(VersionRecord("Introduced", None, "http://x/1"),)))
+    after = normalize(
+        record(
+            "HB 1",
+            INTRO,
+            title="Driver privilege cards; penalty.",
+            versions=(VersionRecord("Introduced", None, "http://x/1"),),
+        )
+    )
     assert kinds(diff(before, after)) == ["title-change", "new-version"]
 
 

@@ -19,7 +19,13 @@ from tracker.http import HttpClient
 from tracker.models import ActionClass, BillType, Chamber
 from tracker.pipeline import Pipeline
 from tracker.records import (
-    ActionRecord, BillRecord, BillRef, Checkpoint, Fetched, StateUpdate, Validators,
+    ActionRecord,
+    BillRecord,
+    BillRef,
+    Checkpoint,
+    Fetched,
+    StateUpdate,
+    Validators,
 )
 from tracker.settings import Settings, SourceSettings
 from tracker.source import SourceContext, SourceInfo
@@ -32,8 +38,12 @@ class MemorySource:
     """Serves UPSTREAM: {url: document dict | Exception}; change markers are content hashes."""
 
     info: ClassVar[SourceInfo] = SourceInfo(
-        name="memory", title="Memory", jurisdictions=("va",), homepage="http://memory",
-        default_origin="http://memory", min_interval=timedelta(0),
+        name="memory",
+        title="Memory",
+        jurisdictions=("va",),
+        homepage="http://memory",
+        default_origin="http://memory",
+        min_interval=timedelta(0),
     )
 
     def __init__(self, context: SourceContext) -> None:
@@ -44,17 +54,21 @@ class MemorySource:
             marker = json.dumps(doc, sort_keys=True, default=str)
             stored = self.context.state.get(url)
             if stored is None or stored.lastmod != marker:
-                yield BillRef(source="memory", url=url, session="2020", lastmod=marker,
-                              group="all")
-        yield Checkpoint(group="all", updates=(StateUpdate("memory:index", Validators(
-            lastmod=str(len(UPSTREAM)))),))
+                yield BillRef(source="memory", url=url, session="2020", lastmod=marker, group="all")
+        yield Checkpoint(
+            group="all",
+            updates=(StateUpdate("memory:index", Validators(lastmod=str(len(UPSTREAM)))),),
+        )
 
     def fetch(self, ref: BillRef) -> Fetched:
         doc = UPSTREAM[ref.url]
         if isinstance(doc, Exception):
             raise doc
-        return Fetched(ref=ref, documents={ref.url: json.dumps(doc).encode()},
-                       updates=(StateUpdate(ref.url, Validators(lastmod=ref.lastmod)),))
+        return Fetched(
+            ref=ref,
+            documents={ref.url: json.dumps(doc).encode()},
+            updates=(StateUpdate(ref.url, Validators(lastmod=ref.lastmod)),),
+        )
 
     def parse(self, fetched: Fetched) -> list[BillRecord]:
         data = json.loads(fetched.body)
@@ -62,12 +76,20 @@ class MemorySource:
             raise ParseError("no bills element", document=fetched.ref.url)
         return [
             BillRecord(
-                source="memory", jurisdiction="va", session="2020", identifier=b["id"],
-                title=b["title"], bill_type=BillType.BILL, document=fetched.ref.url,
+                source="memory",
+                jurisdiction="va",
+                session="2020",
+                identifier=b["id"],
+                title=b["title"],
+                bill_type=BillType.BILL,
+                document=fetched.ref.url,
                 actions=tuple(
-                    ActionRecord(date=date.fromisoformat(a[0]), actor=Chamber.LOWER,
-                                 description=a[1],
-                                 classification=tuple(ActionClass(c) for c in a[2:]))
+                    ActionRecord(
+                        date=date.fromisoformat(a[0]),
+                        actor=Chamber.LOWER,
+                        description=a[1],
+                        classification=tuple(ActionClass(c) for c in a[2:]),
+                    )
                     for a in b["actions"]
                 ),
             )
@@ -96,11 +118,15 @@ class Clock:
 @pytest.fixture
 def pipeline(repo: Repository, tmp_path) -> Iterator[Pipeline]:
     UPSTREAM.clear()
-    settings = Settings(config_dir=tmp_path, database_url="", sources={
-        "memory": SourceSettings(name="memory", enabled=True, sessions=("2020",))})
+    settings = Settings(
+        config_dir=tmp_path,
+        database_url="",
+        sources={"memory": SourceSettings(name="memory", enabled=True, sessions=("2020",))},
+    )
     http = HttpClient(user_agent="test", min_interval=0, sleep=lambda s: None)
-    yield Pipeline(settings=settings, repo=repo, http=http, registry={"memory": MemorySource},
-                   clock=Clock())
+    yield Pipeline(
+        settings=settings, repo=repo, http=http, registry={"memory": MemorySource}, clock=Clock()
+    )
     UPSTREAM.clear()
 
 
@@ -118,8 +144,10 @@ def test_first_poll_is_baseline_then_changes_alert(pipeline: Pipeline, repo: Rep
     UPSTREAM["memory:a"] = doc(("HB 1", [INTRO, REFER, REPORT]), ("HB 2", [INTRO]))
     second = pipeline.poll("memory")
     assert (second.updated, second.noop, second.events) == (1, 1, 2)
-    assert events(repo)[2:] == [("va/2020/HB 1", "new-action", False),
-                                ("va/2020/HB 1", "stage-change", False)]
+    assert events(repo)[2:] == [
+        ("va/2020/HB 1", "new-action", False),
+        ("va/2020/HB 1", "stage-change", False),
+    ]
 
 
 def test_unchanged_upstream_polls_nothing(pipeline: Pipeline, repo: Repository) -> None:

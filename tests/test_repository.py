@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.builders import INTRO, PASS, REFER, REPORT, action, bill
 from tracker.models import BillKey
 from tracker.records import StateUpdate, Validators
 from tracker.storage.repository import BillFilter, EventFilter, Repository
-
-from tests.builders import INTRO, PASS, REFER, REPORT, action, bill
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -123,3 +122,24 @@ def test_many_actions_on_one_day_keep_order(repo: Repository) -> None:
         stored = repo.get_bill(session, original.key)
     assert stored is not None
     assert [a.description for a in stored.actions] == [f"step {i}" for i in range(12)]
+
+
+def test_one_bill_one_key_fill_only_source_leaves_led_bill_alone(repo: Repository) -> None:
+    led = bill("HB 1", INTRO, REFER, source="va-lis")
+    upsert(repo, led)
+    with repo.write() as session:
+        result = repo.upsert_bill(session, bill("HB 1", INTRO, source="legiscan"),
+                                  baseline=False, run_id=None, now=NOW, fill_only=True)
+    assert result.kind == "skipped"
+    with repo.read() as session:
+        stored = repo.get_bill(session, led.key)
+    assert stored is not None and stored.source == "va-lis" and len(stored.actions) == 2
+
+
+def test_leading_source_takes_over_a_filled_gap_quietly(repo: Repository) -> None:
+    upsert(repo, bill("HB 1", INTRO, source="legiscan"))
+    result = upsert(repo, bill("HB 1", INTRO, REFER, source="va-lis"))
+    assert result.kind == "update"
+    with repo.read() as session:
+        latest = list(repo.events(session, EventFilter()))[1:]
+    assert latest and all(e.baseline for e in latest)  # the switch alerts no one

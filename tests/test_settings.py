@@ -28,7 +28,7 @@ def test_parse_duration(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "4", "4x", "h", "0s", "-1h", "four hours"])
 def test_parse_duration_refuses(text: str) -> None:
-    with pytest.raises(ValueError, match="duration|zero"):
+    with pytest.raises(ValueError, match=r"duration|zero"):
         parse_duration(text)
 
 
@@ -48,10 +48,15 @@ def test_defaults_when_no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_config_folder_and_database_from_env(tmp_path: Path) -> None:
-    write(tmp_path, "sources.toml", '[sources.us-govinfo]\nenabled = true\nsessions = ["117", "118"]\n'
-          'interval = "2s"\nbase_url = "http://127.0.0.1:9/"\nkey_env = ["GOVINFO_KEY"]\n')
-    settings = load_settings({"TRACKER_CONFIG": str(tmp_path),
-                              "TRACKER_DATABASE_URL": "sqlite:///x.db"})
+    write(
+        tmp_path,
+        "sources.toml",
+        '[sources.us-govinfo]\nenabled = true\nsessions = ["117", "118"]\n'
+        'interval = "2s"\nbase_url = "http://127.0.0.1:9/"\nkey_env = ["GOVINFO_KEY"]\n',
+    )
+    settings = load_settings(
+        {"TRACKER_CONFIG": str(tmp_path), "TRACKER_DATABASE_URL": "sqlite:///x.db"}
+    )
     source = settings.sources["us-govinfo"]
     assert source.sessions == ("117", "118")
     assert source.interval == timedelta(seconds=2)
@@ -65,12 +70,24 @@ def test_config_folder_and_database_from_env(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[sources.us-govinfo]\ninterval = "4x"\n', r"sources\.us-govinfo\.interval: '4x' is not a duration"),
+        (
+            '[sources.us-govinfo]\ninterval = "4x"\n',
+            r"sources\.us-govinfo\.interval: '4x' is not a duration",
+        ),
         ("[sources.us-govinfo]\nenabled = 1\n", r"sources\.us-govinfo\.enabled: must be bool"),
-        ('[sources.us-govinfo]\nsessions = "117"\nspeed = 3\n', r"sources\.us-govinfo\.speed: unknown key"),
-        ("[sources.us-govinfo]\nsessions = [117]\n", r"sources\.us-govinfo\.sessions: must be a list"),
+        (
+            '[sources.us-govinfo]\nsessions = "117"\nspeed = 3\n',
+            r"sources\.us-govinfo\.speed: unknown key",
+        ),
+        (
+            "[sources.us-govinfo]\nsessions = [117]\n",
+            r"sources\.us-govinfo\.sessions: must be a list",
+        ),
         ('[sources.us-govinfo]\nbase_url = "govinfo"\n', r"base_url: must be an http"),
-        ('[sources.us-govinfo]\nkey_env = ["my key"]\n', r"key_env: 'my key' is not an environment"),
+        (
+            '[sources.us-govinfo]\nkey_env = ["my key"]\n',
+            r"key_env: 'my key' is not an environment",
+        ),
         ("[sources.nowhere]\nenabled = true\n", r"sources\.nowhere: unknown source"),
         ("[source.us-govinfo]\n", r"source: unknown table"),
         ("[sources.us-govinfo\n", r"not valid TOML"),
@@ -106,4 +123,6 @@ def test_missing_config_folder_is_refused(tmp_path: Path) -> None:
 
 def test_shipped_config_matches_packaged_defaults() -> None:
     for name in ("sources.toml", "tracker.toml"):
-        assert (REPO / "config" / name).read_text() == (packaged_defaults() / name).read_text(), name
+        assert (REPO / "config" / name).read_text() == (packaged_defaults() / name).read_text(), (
+            name
+        )

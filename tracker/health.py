@@ -51,7 +51,10 @@ def _note(settings: SourceSettings, factory: SourceFactory, environ: Mapping[str
 
 
 def source_statuses(
-    repo: Repository, session: Session, *, settings: Settings,
+    repo: Repository,
+    session: Session,
+    *,
+    settings: Settings,
     registry: Mapping[str, SourceFactory],
 ) -> list[SourceStatus]:
     counts = repo.bill_counts_by_source(session)

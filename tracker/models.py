@@ -110,7 +110,8 @@ _JURISDICTION = re.compile(r"^[a-z]{2}$")
 
 
 def normalize_identifier(raw: str) -> str:
-    """``"hr0001"``, ``"H.R. 1"``, ``"HB0001"``, ``"S.J.Res.8"`` -> ``"HR 1"``, ``"HB 1"``, ``"SJRES 8"``.
+    """``"hr0001"``, ``"H.R. 1"``, ``"HB0001"``, ``"S.J.Res.8"`` become ``"HR 1"``, ``"HR 1"``,
+    ``"HB 1"``, ``"SJRES 8"``.
 
     Upper-case type letters (dots and inner spaces dropped), one space, the number without
     zero padding. A trailing amendment letter (New York's ``S1234B``) is not part of the
@@ -133,7 +134,9 @@ class BillKey:
 
     def __post_init__(self) -> None:
         if not _JURISDICTION.match(self.jurisdiction):
-            raise InvalidBillKey(f"jurisdiction must be two lower-case letters: {self.jurisdiction!r}")
+            raise InvalidBillKey(
+                f"jurisdiction must be two lower-case letters: {self.jurisdiction!r}"
+            )
         if not self.session or "/" in self.session:
             raise InvalidBillKey(f"bad session: {self.session!r}")
         if normalize_identifier(self.identifier) != self.identifier:

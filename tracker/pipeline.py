@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.errors import ConfigError, FetchError, ParseError, RateLimited, SourceError, TrackerError
+from tracker.errors import (
+    ConfigError,
+    FetchError,
+    ParseError,
+    RateLimited,
+    SourceError,
+    TrackerError,
+)
 from tracker.http import HttpClient
 from tracker.models import Bill
 from tracker.normalize import normalize
@@ -70,6 +77,7 @@ class RunReport:
     requests: int = 0
     bytes: int = 0
     bills_seen: int = 0
+    skipped: int = 0  # stored by a source that leads the jurisdiction; not counted in the DB
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -77,21 +85,31 @@ class RunReport:
         return len(self.failures)
 
     def counts(self) -> dict[str, int]:
-        names = ("discovered", "fetched", "unchanged", "inserted", "updated", "noop", "events",
-                 "requests", "bytes", "bills_seen")
+        names = (
+            "discovered",
+            "fetched",
+            "unchanged",
+            "inserted",
+            "updated",
+            "noop",
+            "events",
+            "requests",
+            "bytes",
+            "bills_seen",
+        )
         return {name: getattr(self, name) for name in names} | {"failed": self.failed}
 
     def summary_line(self) -> str:
         """One line for people: ``us-govinfo: ok, 6 discovered, 6 fetched, ...``."""
-        seconds = (
-            (self.finished_at - self.started_at).total_seconds() if self.finished_at else 0.0
-        )
+        seconds = (self.finished_at - self.started_at).total_seconds() if self.finished_at else 0.0
         text = (
             f"{self.source}: {self.status}; {self.discovered} discovered, {self.fetched} fetched, "
             f"{self.unchanged} unchanged, {self.inserted} new, {self.updated} updated, "
             f"{self.failed} failed, {self.events} events; {self.requests} requests, "
             f"{self.bytes / 1024:.0f} KiB in {seconds:.1f} s"
         )
+        if self.skipped:
+            text += f"; {self.skipped} left to the source that leads"
         if self.error:
             text += f"; error: {self.error}"
         return text
@@ -111,11 +129,16 @@ class _StateView:
         with self._repo.read() as session:
             return self._repo.lastmods(session, prefix=prefix)
 
+    def body(self, url: str) -> bytes | None:
+        with self._repo.read() as session:
+            return self._repo.fetch_body(session, url)
+
 
 @dataclass
 class _Run:
     report: RunReport
     baselined: set[str]
+    fill_only: bool = False
     sessions_seen: set[str] = field(default_factory=set)
     sessions_changed: set[str] = field(default_factory=set)
     failed_groups: set[str | None] = field(default_factory=set)
@@ -150,8 +173,9 @@ class Pipeline:
     def build_source(self, name: str) -> Source:
         factory = self.registry.get(name)
         if factory is None:
-            raise SourceError(f"no such source (known: {', '.join(sorted(self.registry))})",
-                              source=name)
+            raise SourceError(
+                f"no such source (known: {', '.join(sorted(self.registry))})", source=name
+            )
         context = SourceContext(
             settings=self.settings.source(name),
             http=self.http,
@@ -166,12 +190,18 @@ class Pipeline:
         An unknown source name is the caller's mistake: ConfigError, and nothing recorded.
         """
         if name not in self.registry:
-            raise ConfigError(f"unknown source {name!r} (known: {', '.join(sorted(self.registry))})")
+            raise ConfigError(
+                f"unknown source {name!r} (known: {', '.join(sorted(self.registry))})"
+            )
         started = self.clock()
         with self.repo.write() as session:
             run_id = self.repo.start_run(session, source=name, now=started)
             baselined = self.repo.baselined_sessions(session, source=name)
-        run = _Run(RunReport(source=name, run_id=run_id, started_at=started), baselined)
+        run = _Run(
+            RunReport(source=name, run_id=run_id, started_at=started),
+            baselined,
+            fill_only=not self.settings.source(name).lead,
+        )
         before = self.http.stats.snapshot()
         try:
             source = self.build_source(name)
@@ -200,8 +230,10 @@ class Pipeline:
                 self._one_ref(source, item, run)
             except RateLimited as exc:
                 self._fail(run, item, str(exc))
-                raise SourceError(f"rate limited until {exc.not_before:%Y-%m-%d %H:%M} UTC; "
-                                  "stopped this poll", source=source.info.name) from None
+                raise SourceError(
+                    f"rate limited until {exc.not_before:%Y-%m-%d %H:%M} UTC; stopped this poll",
+                    source=source.info.name,
+                ) from None
             except (FetchError, ParseError) as exc:
                 self._fail(run, item, str(exc))
             if self.progress:
@@ -224,8 +256,12 @@ class Pipeline:
                 bills.append(normalize(record))
             except (TrackerError, ValueError) as exc:
                 bad_bill = True
-                self._fail(run, ref, f"{record.document or ref.url}: {record.identifier}: {exc}",
-                           bill=record.identifier)
+                self._fail(
+                    run,
+                    ref,
+                    f"{record.document or ref.url}: {record.identifier}: {exc}",
+                    bill=record.identifier,
+                )
         self._store(name, fetched, bills, run, keep_cursor=not bad_bill)
 
     def _store(
@@ -237,15 +273,23 @@ class Pipeline:
                 try:
                     with session.begin_nested():
                         result = self.repo.upsert_bill(
-                            session, bill, baseline=bill.key.session not in run.baselined,
-                            run_id=run.report.run_id, now=now,
+                            session,
+                            bill,
+                            baseline=bill.key.session not in run.baselined,
+                            run_id=run.report.run_id,
+                            now=now,
+                            fill_only=run.fill_only,
                         )
                         if self.on_stored is not None:
                             self.on_stored(session, result)
                 except SQLAlchemyError as exc:
                     keep_cursor = False
-                    self._fail(run, fetched.ref, f"{bill.key}: not stored: "
-                               f"{str(exc).splitlines()[0]}", bill=str(bill.key))
+                    self._fail(
+                        run,
+                        fetched.ref,
+                        f"{bill.key}: not stored: {str(exc).splitlines()[0]}",
+                        bill=str(bill.key),
+                    )
                     continue
                 self._count(run, bill, result)
             if keep_cursor:
@@ -259,6 +303,8 @@ class Pipeline:
             report.inserted += 1
         elif result.kind == "update":
             report.updated += 1
+        elif result.kind == "skipped":
+            report.skipped += 1
         else:
             report.noop += 1
         report.events += len(result.changes)
@@ -314,17 +360,22 @@ class Pipeline:
             with self.repo.write() as session:
                 if report.status != "failed":
                     self.repo.mark_sessions(
-                        session, source=report.source,
+                        session,
+                        source=report.source,
                         baselined=run.sessions_seen - run.baselined,
-                        changed=run.sessions_changed, now=report.finished_at,
+                        changed=run.sessions_changed,
+                        now=report.finished_at,
                     )
                 self.repo.finish_run(
-                    session, report.run_id, status=report.status, counts=report.counts(),
-                    error=report.error, failures=[f.as_dict() for f in report.failures[:200]],
+                    session,
+                    report.run_id,
+                    status=report.status,
+                    counts=report.counts(),
+                    error=report.error,
+                    failures=[f.as_dict() for f in report.failures[:200]],
                     now=report.finished_at,
                 )
         except SQLAlchemyError as exc:
             report.status = "failed"
             report.error = f"{report.source}: run not recorded: {str(exc).splitlines()[0]}"
         log.info("%s", report.summary_line())
-

@@ -27,10 +27,15 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class StateUpdate:
-    """Validators to store for ``url`` once what depends on them has been stored."""
+    """Validators to store for ``url`` once what depends on them has been stored.
+
+    ``body``, when given, is kept too (compressed): a source that builds bills from several
+    documents reads an unchanged document (a 304) back from there instead of fetching it.
+    """
 
     url: str
     validators: Validators
+    body: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 def parse_duration(text: str) -> timedelta:
     """``"4h"``, ``"30m"``, ``"2s"``, ``"1h30m"``, ``"7d"`` -> timedelta; ValueError otherwise."""
     if not isinstance(text, str) or not _DURATION.match(text):
-        raise ValueError(f"{text!r} is not a duration (use e.g. \"4h\", \"30m\", \"2s\")")
+        raise ValueError(f'{text!r} is not a duration (use e.g. "4h", "30m", "2s")')
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
@@ -82,12 +82,70 @@ class HttpSettings:
         return f"tracker/0.1 (legislation alerts; contact: {self.contact})"
 
 
+_SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Mail delivery, from the environment only (secrets never live in files).
+
+    Without ``TRACKER_SMTP_HOST`` digests are written as ``.eml`` files to ``outbox_dir``.
+    """
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    mail_from: str = "tracker@localhost"
+    public_url: str = "http://localhost:8080"
+    secret_key: str | None = field(default=None, repr=False)
+    outbox_dir: Path = Path("outbox")
+    operator_email: str | None = None
+
+
+def read_mail_settings(env: Mapping[str, str]) -> MailSettings:
+    """Read ``TRACKER_SMTP_*``, ``TRACKER_MAIL_FROM``, ``TRACKER_PUBLIC_URL``,
+    ``TRACKER_SECRET_KEY``, ``TRACKER_OUTBOX_DIR`` and ``TRACKER_OPERATOR_EMAIL``."""
+    tls = env.get("TRACKER_SMTP_TLS", "none").strip().lower() or "none"
+    if tls not in _SMTP_TLS_MODES:
+        raise ConfigError(f"TRACKER_SMTP_TLS={tls!r}: must be one of {', '.join(_SMTP_TLS_MODES)}")
+    default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
+    port_text = env.get("TRACKER_SMTP_PORT", "").strip()
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        raise ConfigError(f"TRACKER_SMTP_PORT={port_text!r}: must be a port number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"TRACKER_SMTP_PORT={port_text!r}: must be between 1 and 65535")
+    public_url = env.get("TRACKER_PUBLIC_URL", "http://localhost:8080").rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", public_url):
+        raise ConfigError(f"TRACKER_PUBLIC_URL={public_url!r}: must be an http(s) URL")
+    mail_from = env.get("TRACKER_MAIL_FROM", "tracker@localhost").strip()
+    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+        raise ConfigError(f"TRACKER_MAIL_FROM={mail_from!r}: must be an email address")
+    operator = env.get("TRACKER_OPERATOR_EMAIL", "").strip() or None
+    return MailSettings(
+        smtp_host=env.get("TRACKER_SMTP_HOST", "").strip() or None,
+        smtp_port=port,
+        smtp_tls=tls,
+        smtp_user=env.get("TRACKER_SMTP_USER") or None,
+        smtp_password=env.get("TRACKER_SMTP_PASSWORD") or None,
+        mail_from=mail_from,
+        public_url=public_url,
+        secret_key=env.get("TRACKER_SECRET_KEY") or None,
+        outbox_dir=Path(env.get("TRACKER_OUTBOX_DIR", "outbox")),
+        operator_email=operator,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     config_dir: Path
     database_url: str
     sources: Mapping[str, SourceSettings]
     http: HttpSettings = field(default_factory=HttpSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def source(self, name: str) -> SourceSettings:
@@ -144,7 +202,9 @@ class _Table:
         value = self.data[key]
         # bool is an int in Python; a number where a flag is wanted is a mistake, and back.
         if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.fail(key, f"must be {names}, not {value!r}")
         return value
 
@@ -246,8 +306,9 @@ def read_tracker_toml(path: Path) -> HttpSettings:
         if getattr(settings, key) <= 0:
             raise table.fail(key, "must be greater than zero")
     if settings.min_interval < 0 or settings.retries < 0:
-        raise table.fail("min_interval" if settings.min_interval < 0 else "retries",
-                         "must not be negative")
+        raise table.fail(
+            "min_interval" if settings.min_interval < 0 else "retries", "must not be negative"
+        )
     return settings
 
 
@@ -266,5 +327,6 @@ def load_settings(
         database_url=database_url,
         sources=read_sources(config_file(config_dir, "sources.toml"), known=known_sources),
         http=read_tracker_toml(config_file(config_dir, "tracker.toml")),
+        mail=read_mail_settings(env),
         environ=env,
     )

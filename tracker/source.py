@@ -50,6 +50,10 @@ class FetchStateView(Protocol):
         """Every stored ``lastmod`` for URLs starting with ``prefix``, in one query."""
         ...
 
+    def body(self, url: str) -> bytes | None:
+        """The body kept with the last stored validators of ``url`` (see ``StateUpdate.body``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SourceContext:
@@ -85,6 +89,9 @@ class Source(Protocol):
 
 
 class SourceFactory(Protocol):
-    info: ClassVar[SourceInfo]
+    """A source class: it has ``info`` and builds an instance from a context."""
+
+    @property
+    def info(self) -> SourceInfo: ...
 
     def __call__(self, context: SourceContext) -> Source: ...

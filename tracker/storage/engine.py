@@ -92,7 +92,11 @@ def migrate(engine: sa.Engine, *, revision: str = "head") -> None:
             command.upgrade(cfg, revision)
     except OperationalError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        raise StorageError(f"database {redact(str(engine.url))} cannot be opened: {reason}") from None
+        raise StorageError(
+            f"database {redact(str(engine.url))} cannot be opened: {reason}"
+        ) from None
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
-        raise StorageError(f"database {redact(str(engine.url))}: migration failed: {reason}") from None
+        raise StorageError(
+            f"database {redact(str(engine.url))}: migration failed: {reason}"
+        ) from None

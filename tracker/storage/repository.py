@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from tracker.storage.tables import (
     SourceSessionRow,
 )
 
-UpsertKind = Literal["insert", "update", "noop"]
+UpsertKind = Literal["insert", "update", "noop", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,17 +278,29 @@ class Repository:
     # -- bills --------------------------------------------------------------------------------
 
     def upsert_bill(
-        self, session: Session, bill: Bill, *, baseline: bool, run_id: int | None, now: datetime
+        self, session: Session, bill: Bill, *, baseline: bool, run_id: int | None, now: datetime,
+        fill_only: bool = False,
     ) -> UpsertResult:
-        """Store ``bill``'s state and the changes from the stored one as events."""
+        """Store ``bill``'s state and the changes from the stored one as events.
+
+        One bill, one key: with ``fill_only`` (a source that does not lead its jurisdiction)
+        a bill already stored by another source is left alone (``skipped``). A leading source
+        that takes over a bill first filled in by another records the switch as baseline
+        events, so the two sources' different wordings do not alert anyone.
+        """
         digest = content_hash(bill)
         found = session.execute(
-            sa.select(BillRow.id, BillRow.content_hash).where(BillRow.key == str(bill.key))
+            sa.select(BillRow.id, BillRow.content_hash, BillRow.source)
+            .where(BillRow.key == str(bill.key))
         ).first()
         if found is None:
             return self._insert(session, bill, digest=digest, baseline=baseline, run_id=run_id,
                                 now=now)
-        bill_id, stored_hash = found
+        bill_id, stored_hash, stored_source = found
+        if stored_source != bill.source:
+            if fill_only:
+                return UpsertResult("skipped", bill_id, None, bill)
+            baseline = True
         if stored_hash == digest:
             return UpsertResult("noop", bill_id, None, bill)
         return self._update(session, bill_id, bill, digest=digest, baseline=baseline,
@@ -474,19 +487,28 @@ class Repository:
         )
         return {url: lastmod for url, lastmod in session.execute(query) if lastmod}
 
+    def fetch_body(self, session: Session, url: str) -> bytes | None:
+        packed = session.execute(
+            sa.select(FetchStateRow.body).where(FetchStateRow.url == url)
+        ).scalar()
+        return zlib.decompress(packed) if packed is not None else None
+
     def save_fetch_state(
         self, session: Session, updates: Iterable[StateUpdate], *, source: str, now: datetime
     ) -> None:
         for update in updates:
             v = update.validators
+            packed = zlib.compress(update.body, 6) if update.body is not None else None
             row = session.get(FetchStateRow, update.url)
             if row is None:
                 session.add(FetchStateRow(url=update.url, source=source, etag=v.etag,
                                           last_modified=v.last_modified, sha256=v.sha256,
-                                          lastmod=v.lastmod, updated_at=now))
+                                          lastmod=v.lastmod, body=packed, updated_at=now))
             else:
                 row.etag, row.last_modified, row.sha256 = v.etag, v.last_modified, v.sha256
                 row.lastmod = v.lastmod if v.lastmod is not None else row.lastmod
+                if packed is not None:
+                    row.body = packed
                 row.updated_at = now
 
     # -- runs and sessions --------------------------------------------------------------------------

@@ -42,7 +42,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, datetime: UTCDateTime}
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it from the class)
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        datetime: UTCDateTime,
+    }
     metadata = sa.MetaData(
         naming_convention={
             "ix": "ix_%(column_0_label)s",
@@ -119,6 +123,7 @@ class FetchStateRow(Base):
     last_modified: Mapped[str | None] = mapped_column(sa.String(100))
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     lastmod: Mapped[str | None] = mapped_column(sa.String(100))
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     updated_at: Mapped[datetime]
 
 
@@ -153,3 +158,161 @@ class SourceSessionRow(Base):
     session: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     baselined_at: Mapped[datetime | None]
     last_change_at: Mapped[datetime | None]
+
+
+class TopicMatchRow(Base):
+    """Why a bill matches a topic: the terms and fields that made the match (re-run on change)."""
+
+    __tablename__ = "topic_matches"
+    __table_args__ = (sa.Index("ix_topic_matches_topic", "topic"),)
+
+    bill_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("bills.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    matched: Mapped[list[Any]] = mapped_column(default=list)
+    matched_at: Mapped[datetime]
+
+
+class SubscriberRow(Base):
+    """A person who receives digests; ``email`` is stored lower-cased."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    affiliate: Mapped[str] = mapped_column(sa.String(100), default="")
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="America/New_York")
+    frequency: Mapped[str] = mapped_column(sa.String(16), default="daily")
+    digest_hour: Mapped[int] = mapped_column(default=7)
+    digest_weekday: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    origin: Mapped[str] = mapped_column(sa.String(16), default="cli")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_digest_at: Mapped[datetime | None]
+
+
+class SubscriptionRow(Base):
+    """What a subscriber follows: a bill key, a topic (optionally within jurisdictions) or a
+    whole jurisdiction, optionally only some event kinds or stages."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "target_kind", "target"),
+        sa.Index("ix_subscriptions_target", "target_kind", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    target_kind: Mapped[str] = mapped_column(sa.String(16))
+    target: Mapped[str] = mapped_column(sa.String(160))
+    jurisdictions: Mapped[list[Any]] = mapped_column(default=list)
+    kinds: Mapped[list[Any]] = mapped_column(default=list)
+    stages: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    welcomed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    # Who declared it ("cli" or "config": a config sync deactivates only its own), who ended it
+    # ("subscriber" sticks across syncs, "config" is undone when the file declares it again),
+    # and when it last became active (changes detected before then are not routed to it).
+    origin: Mapped[str] = mapped_column(sa.String(16), default="cli", server_default="cli")
+    ended_by: Mapped[str | None] = mapped_column(sa.String(16))
+    active_since: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One change for one subscriber, at most once however many subscriptions cover it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "subscriber_id"),
+        sa.Index("ix_deliveries_subscriber_id_status", "subscriber_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscribers.id", ondelete="CASCADE"))
+    subscription_ids: Mapped[list[Any]] = mapped_column(default=list)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    digest_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    created_at: Mapped[datetime]
+
+
+class RoutingCursorRow(Base):
+    """How far routing has read the event log: the highest event id it routed."""
+
+    __tablename__ = "routing_cursor"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    last_event_id: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A rendered message waiting to be sent, sent, or given up on. ``digest_key`` is unique,
+    so rendering a digest twice never queues it twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    message_id: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    message: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class LeaseRow(Base):
+    """A named lease: one holder at a time until ``expires_at`` (the scheduler's leadership,
+    and ``poll:<source>`` so a source is never polled twice at once). See tracker.leases."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    heartbeat: Mapped[datetime]
+
+
+class ScheduledJobRow(Base):
+    """The leader's jobs and their next run times, for ``tracker status``."""
+
+    __tablename__ = "scheduled_jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    description: Mapped[str] = mapped_column(sa.String(200))
+    next_run_at: Mapped[datetime | None]
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime]
+
+
+class SourceAlarmRow(Base):
+    """The last health state operators were told about, per source (one alert per change)."""
+
+    __tablename__ = "source_alarms"
+
+    source: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    problems: Mapped[list[Any]] = mapped_column(default=list)
+    run_id: Mapped[int | None]
+    changed_at: Mapped[datetime]
