@@ -35,6 +35,7 @@ Quirks of the bill files handled here:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -173,7 +174,10 @@ _CHILD = re.compile(r"^(\d+)(hr|s|hres|sres|hconres|sconres|hjres|sjres)$")
 _LOC_SYSTEM = "9"
 _LOC_LABEL = re.compile(r"^[^:]{3,80}?:\s+")
 _WHITESPACE = re.compile(r"\s+")
-_DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?.*?\?>|<!--.*?-->)*<!(?:DOCTYPE|ENTITY)", re.S)
+# Only the prolog is looked at (a lazy ``.*?`` over the whole body made this scan every
+# document to its end); a DOCTYPE hidden behind a longer prolog is caught after parsing.
+_DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--[^>]*-->)*<!(?:DOCTYPE|ENTITY)")
+_PROLOG_BYTES = 4096
 _BLOCK_TAGS = ("p", "li", "ul", "ol", "div", "br", "h1", "h2", "h3", "h4", "table", "tr", "td")
 #: Shortest remainder (whitespace removed) that may match another row by prefix.
 _MIN_PREFIX = 20
@@ -305,20 +309,32 @@ def _instant(text: str) -> datetime | None:
 # ---------------------------------------------------------------------------------------------
 
 
+_PARSERS = threading.local()
+
+
+def _parser() -> Any:
+    """One hardened parser per thread: building a parser per document costs more than a
+    small document's parse, and lxml parsers must not be shared between threads."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        _PARSERS.parser = parser
+    return parser
+
+
 def xml_root(body: bytes, *, document: str) -> Element:
     """Parse untrusted XML: no DTD, no entities, no network, no huge trees."""
-    if _DOCTYPE.match(body):
+    if _DOCTYPE.match(body[:_PROLOG_BYTES]):
         raise ParseError("DOCTYPE and entity declarations are refused", document=document)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}", document=document) from None
     if root is None:
@@ -447,24 +463,28 @@ def _sponsors(bill: Element) -> tuple[tuple[SponsorRecord, ...], int]:
     cosponsors = [
         _sponsor(item, primary=False)
         for item in bill.iterfind("cosponsors/item")
-        if not _text(item, "sponsorshipWithdrawnDate")
+        if item.find("sponsorshipWithdrawnDate") is None
+        or not _text(item, "sponsorshipWithdrawnDate")
     ]
     return tuple(r for r in records + cosponsors if r.name), len(cosponsors)
 
 
 def _sponsor(item: Element, *, primary: bool) -> SponsorRecord:
-    name = _first_text(item, "fullName", "name") or _collapse(
-        f"{_text(item, 'firstName')} {_text(item, 'lastName')}"
+    # One pass over the children: bills carry hundreds of cosponsors, and a findtext per
+    # field was the parser's hottest spot.
+    fields = {child.tag: (child.text or "").strip() for child in item if not len(child)}
+    name = fields.get("fullName") or fields.get("name") or _collapse(
+        f"{fields.get('firstName', '')} {fields.get('lastName', '')}"
     )
     extras: dict[str, Any] = {
-        "bioguide_id": _first_text(item, "bioguideId", "identifiers/bioguideId"),
-        "party": _text(item, "party"),
-        "state": _text(item, "state"),
-        "district": _text(item, "district"),
+        "bioguide_id": fields.get("bioguideId") or _text(item, "identifiers/bioguideId"),
+        "party": fields.get("party", ""),
+        "state": fields.get("state", ""),
+        "district": fields.get("district", ""),
     }
     if not primary:
-        extras["sponsorship_date"] = _text(item, "sponsorshipDate")
-        extras["original"] = _text(item, "isOriginalCosponsor").lower() == "true"
+        extras["sponsorship_date"] = fields.get("sponsorshipDate", "")
+        extras["original"] = fields.get("isOriginalCosponsor", "").lower() == "true"
     return SponsorRecord(name=name, primary=primary, extras={k: v for k, v in extras.items() if v})
 
 

@@ -122,7 +122,7 @@ def test_missing_config_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_config_matches_packaged_defaults() -> None:
-    for name in ("sources.toml", "tracker.toml"):
+    for name in ("sources.toml", "tracker.toml", "topics.toml"):
         assert (REPO / "config" / name).read_text() == (packaged_defaults() / name).read_text(), (
             name
         )

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
+from tracker.cli_run import register as register_service_commands
+from tracker.cli_topics import topics_app
 from tracker.errors import TrackerError
 from tracker.models import BillKey
 from tracker.normalize import normalize
@@ -142,12 +145,22 @@ def poll(
         settings.source(name)
     if not names:
         raise fail("no source is enabled in sources.toml; name one: tracker poll us-govinfo")
+    from tracker.leases import LeaseHeld, Leases, lease_ttl, process_holder
+    from tracker.schedule import poll_source
+
     repo = open_repository(settings)
+    # The same per-source lease as the service's polls: never two polls of a source at once.
+    leases = Leases(repo, holder=process_holder(), ttl=lease_ttl(settings.environ))
     failed = False
     with _progress() as progress:
         pipeline = build_pipeline(settings=settings, repo=repo, progress=progress)
         for name in names:
-            report = pipeline.poll(name)
+            try:
+                report = poll_source(pipeline=pipeline, leases=leases, name=name,
+                                     registry=pipeline.registry)
+            except LeaseHeld as exc:
+                typer.echo(f"{name}: skipped: being polled by {exc.lease.holder}")
+                continue
             progress(None)
             typer.echo(report.summary_line())
             for failure in report.failures[:10]:
@@ -229,30 +242,57 @@ def bills(
     jurisdiction: Annotated[str | None, typer.Option(help="e.g. us, va")] = None,
     session: Annotated[str | None, typer.Option(help="e.g. 117, 2020")] = None,
     stage: Annotated[str | None, typer.Option(help="e.g. in-committee, enacted")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="only bills matching a topic, e.g. drivers-licenses")
+    ] = None,
     q: Annotated[str | None, typer.Option("--q", help="text in title, identifier or summary")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List stored bills with their stage and last action date."""
+    """List stored bills with their stage, last action date and topics.
+
+    With --format json each bill's "topics" lists {"topic", "matched": [{"term", "field"}]}:
+    the terms that made each match and where they were found.
+    """
     from tracker.models import Stage
+    from tracker.topics import find_topic
 
     if stage and stage not in {s.value for s in Stage}:
         raise fail(f"unknown stage {stage!r} (one of: {', '.join(s.value for s in Stage)})")
-    repo = _repository()
-    filters = BillFilter(jurisdiction=jurisdiction, session=session, stage=stage, q=q)
+    settings = settings_from_env()
+    if topic:
+        try:
+            find_topic(settings.topics, topic)
+        except TrackerError as exc:
+            raise fail(str(exc)) from None
+    repo = open_repository(settings)
+    filters = BillFilter(jurisdiction=jurisdiction, session=session, stage=stage, q=q, topic=topic)
     with repo.read() as db:
-        rows = (
-            {
-                "key": b.key, "jurisdiction": b.jurisdiction, "session": b.session,
-                "identifier": b.identifier, "title": b.title, "stage": b.stage,
-                "last_action_date": b.last_action_date, "topics": [], "url": b.url,
-            }
-            for b in repo.list_bills(db, filters)
-        )
-        columns = ["key", "stage", "last_action_date", "title"]
+        rows = _bill_rows(repo, db, filters, explained=fmt is Format.json)
+        columns = ["key", "stage", "last_action_date", "topics", "title"]
         if fmt is not Format.table:
             columns = ["key", "jurisdiction", "session", "identifier", "title", "stage",
                        "last_action_date", "topics", "url"]
         emit(rows, fmt=fmt, columns=columns)
+
+
+def _bill_rows(
+    repo: Repository, db: Session, filters: BillFilter, *, explained: bool
+) -> Iterator[dict[str, Any]]:
+    """Stored bills as output rows with their topics: the stored matches with their terms
+    and fields when ``explained``, else the topic ids. Matches are read a page at a time."""
+    from itertools import islice
+
+    listed = repo.list_bills(db, filters)
+    while page := list(islice(listed, 500)):
+        matches = repo.topic_matches(db, bill_ids=[b.bill_id for b in page if b.bill_id])
+        for b in page:
+            found = matches.get(b.bill_id, []) if b.bill_id else []
+            yield {
+                "key": b.key, "jurisdiction": b.jurisdiction, "session": b.session,
+                "identifier": b.identifier, "title": b.title, "stage": b.stage,
+                "last_action_date": b.last_action_date,
+                "topics": found if explained else [m.topic for m in found], "url": b.url,
+            }
 
 
 @app.command()
@@ -352,10 +392,16 @@ def sources(fmt: FormatOption = Format.table) -> None:
     with repo.read() as db:
         rows = [asdict(s) for s in source_statuses(repo, db, settings=settings, registry=REGISTRY)]
     columns = ["name", "enabled", "sessions", "last_poll", "last_success", "consecutive_failures",
-               "healthy", "bills", "note"]
+               "healthy", "bills", "last_error", "note"]
     if fmt is not Format.table:
         columns = list(rows[0]) if rows else columns
     emit(iter(rows), fmt=fmt, columns=columns)
+
+
+register_service_commands(app)
+
+
+app.add_typer(topics_app, name="topics", help="The affiliates' issues: list, test, rematch.")
 
 
 def _configure_logging() -> None:

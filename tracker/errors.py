@@ -11,7 +11,9 @@
     │   ├── ResponseTooLarge         the body passed the size cap
     │   └── RateLimited              the server asked us to wait longer than we will sleep
     ├── ParseError(ValueError)       a document is malformed or of an unexpected shape
-    └── SourceError                  a source failed as a whole (index unreachable, empty result)
+    ├── SourceError                  a source failed as a whole (index unreachable, empty result)
+    ├── InvalidSubscription(ValueError)  a subscriber or subscription value cannot be used
+    └── DigestConflict               a digest's deliveries were queued by someone else meanwhile
 
 Catch ``TrackerError`` at the edges; catch the narrow classes where a caller can recover
 (one bad bill never stops the others).
@@ -80,3 +82,13 @@ class SourceError(TrackerError):
     def __init__(self, message: str, *, source: str) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+
+
+class InvalidSubscription(TrackerError, ValueError):
+    """A subscriber or subscription value cannot be used: a malformed address, an unknown
+    topic, bill or jurisdiction, a timezone zoneinfo does not know (the message names it)."""
+
+
+class DigestConflict(TrackerError):
+    """Marking a digest queued found some of its deliveries (or its welcome) taken already:
+    another process queued them. The caller rolls its transaction back; nothing is sent twice."""

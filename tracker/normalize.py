@@ -22,7 +22,11 @@ _SPACES = re.compile(r"\s+")
 
 def collapse(text: str) -> str:
     """Collapse runs of white space to one space and strip the ends."""
-    return _SPACES.sub(" ", text).strip()
+    stripped = text.strip()
+    # Most upstream strings are clean already; skip the regex for them (a hot path).
+    if "  " in stripped or any(c in stripped for c in "\n\r\t\xa0\u2028\u2029\f\v"):
+        return _SPACES.sub(" ", stripped)
+    return stripped
 
 
 def action_uid(*, record: ActionRecord, occurrence: int) -> str:

@@ -16,6 +16,7 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from tracker.errors import (
     TrackerError,
 )
 from tracker.http import HttpClient
+from tracker.ledger import DatabaseLedger
 from tracker.models import Bill
 from tracker.normalize import normalize
 from tracker.records import BillRef, Checkpoint, Fetched, Validators
@@ -59,7 +61,8 @@ class Failure:
 
 @dataclass
 class RunReport:
-    """What one poll did. ``status`` is ``ok``, ``partial`` (some failures) or ``failed``."""
+    """What one poll did. ``status`` is ``ok``, ``partial`` (some failures), ``failed``,
+    or ``stopped`` (a shutdown ended it between two documents; ``error`` says so)."""
 
     source: str
     run_id: int
@@ -142,6 +145,7 @@ class _Run:
     sessions_seen: set[str] = field(default_factory=set)
     sessions_changed: set[str] = field(default_factory=set)
     failed_groups: set[str | None] = field(default_factory=set)
+    stopped: bool = False
 
 
 def utcnow() -> datetime:
@@ -181,13 +185,16 @@ class Pipeline:
             http=self.http,
             state=_StateView(self.repo),
             environ=self.settings.environ,
+            ledger=DatabaseLedger(self.repo, source=name, clock=self.clock),
         )
         return factory(context)
 
-    def poll(self, name: str) -> RunReport:
+    def poll(self, name: str, *, stop: threading.Event | None = None) -> RunReport:
         """Poll one source now and return what happened; never raises for upstream trouble.
 
         An unknown source name is the caller's mistake: ConfigError, and nothing recorded.
+        When ``stop`` is set (a shutdown), the poll ends after the document in hand is
+        stored, and the run is recorded as ``stopped``; the rest is polled next time.
         """
         if name not in self.registry:
             raise ConfigError(
@@ -205,8 +212,9 @@ class Pipeline:
         before = self.http.stats.snapshot()
         try:
             source = self.build_source(name)
-            self._walk(source, run)
-            self._check_not_empty(name, run)
+            self._walk(source, run, stop)
+            if not run.stopped:
+                self._check_not_empty(name, run)
         except (SourceError, FetchError, ParseError) as exc:
             run.report.error = str(exc)
         except TrackerError as exc:
@@ -220,11 +228,14 @@ class Pipeline:
 
     # -- the walk ---------------------------------------------------------------------------------
 
-    def _walk(self, source: Source, run: _Run) -> None:
+    def _walk(self, source: Source, run: _Run, stop: threading.Event | None) -> None:
         for item in source.discover(since=self._last_success(source.info.name)):
             if isinstance(item, Checkpoint):
                 self._checkpoint(source.info.name, item, run)
                 continue
+            if stop is not None and stop.is_set():
+                run.stopped = True
+                return
             run.report.discovered += 1
             try:
                 self._one_ref(source, item, run)
@@ -352,6 +363,12 @@ class Pipeline:
         report.finished_at = self.clock()
         if report.error:
             report.status = "failed"
+        elif run.stopped:
+            report.status = "stopped"
+            report.error = (
+                f"stopped by a shutdown after {report.discovered} documents; "
+                "the rest is polled next time"
+            )
         elif report.failures:
             report.status = "partial"
         else:
@@ -362,7 +379,10 @@ class Pipeline:
                     self.repo.mark_sessions(
                         session,
                         source=report.source,
-                        baselined=run.sessions_seen - run.baselined,
+                        # A stopped baseline is not one: the rest must stay baseline too.
+                        baselined=set()
+                        if run.stopped
+                        else run.sessions_seen - run.baselined,
                         changed=run.sessions_changed,
                         now=report.finished_at,
                     )
@@ -378,4 +398,10 @@ class Pipeline:
         except SQLAlchemyError as exc:
             report.status = "failed"
             report.error = f"{report.source}: run not recorded: {str(exc).splitlines()[0]}"
-        log.info("%s", report.summary_line())
+        log.info(
+            "%s",
+            report.summary_line(),
+            extra={"fields": {"event": "poll", "source": report.source, "run_id": report.run_id,
+                              "status": report.status, "error": report.error,
+                              **report.counts()}},
+        )

@@ -6,8 +6,9 @@
 * ``TRACKER_DATABASE_URL``: the database (default ``sqlite:///tracker.db`` in the working
   directory; PostgreSQL as ``postgresql+psycopg://user@host/db``).
 
-Files read here: ``tracker.toml`` (``[http]`` politeness and the contact for the User-Agent)
-and ``sources.toml`` (one ``[sources.<name>]`` table per source). Anything wrong is refused
+Files read here: ``tracker.toml`` (``[http]`` politeness and the contact for the User-Agent),
+``sources.toml`` (one ``[sources.<name>]`` table per source) and ``topics.toml`` (the
+affiliates' issues, read by :mod:`tracker.topic_config`). Anything wrong is refused
 with one line naming the file, the key and what is wrong, as a :class:`ConfigError`.
 """
 
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tracker.errors import ConfigError
+from tracker.topic_config import read_topics
+from tracker.topics import Topic
 
 DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
 _DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)")
@@ -55,6 +58,8 @@ class SourceSettings:
     quiet_period: timedelta | None = None
     max_failures: int = 3
     lead: bool = True
+    #: Requests a metered API allows per calendar month (LegiScan); ``None``: not metered.
+    monthly_queries: int | None = None
 
     def key(self, environ: Mapping[str, str]) -> str | None:
         """The first API key found in the environment variables this source names."""
@@ -146,6 +151,7 @@ class Settings:
     sources: Mapping[str, SourceSettings]
     http: HttpSettings = field(default_factory=HttpSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    topics: tuple[Topic, ...] = ()
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def source(self, name: str) -> SourceSettings:
@@ -233,7 +239,7 @@ class _Table:
 
 _SOURCE_KEYS = {
     "enabled", "base_url", "sessions", "interval", "key_env", "quiet_period", "max_failures",
-    "lead",
+    "lead", "monthly_queries",
 }  # fmt: skip
 
 
@@ -247,6 +253,9 @@ def _source_settings(path: Path, name: str, data: Any) -> SourceSettings:
     max_failures = table.get("max_failures", int, 3)
     if max_failures < 1:
         raise table.fail("max_failures", "must be at least 1")
+    monthly_queries = table.get("monthly_queries", int, None)
+    if monthly_queries is not None and monthly_queries < 1:
+        raise table.fail("monthly_queries", "must be at least 1")
     return SourceSettings(
         name=name,
         enabled=table.get("enabled", bool, False),
@@ -257,6 +266,7 @@ def _source_settings(path: Path, name: str, data: Any) -> SourceSettings:
         quiet_period=table.duration("quiet_period", None),
         max_failures=max_failures,
         lead=table.get("lead", bool, True),
+        monthly_queries=monthly_queries,
     )
 
 
@@ -328,5 +338,6 @@ def load_settings(
         sources=read_sources(config_file(config_dir, "sources.toml"), known=known_sources),
         http=read_tracker_toml(config_file(config_dir, "tracker.toml")),
         mail=read_mail_settings(env),
+        topics=read_topics(config_file(config_dir, "topics.toml")),
         environ=env,
     )

@@ -1,7 +1,8 @@
 """The one plugin point every bill source implements.
 
-A source is built with a :class:`SourceContext` (its settings, the shared HTTP client and a
-read-only view of what was stored about earlier fetches) and answers three calls:
+A source is built with a :class:`SourceContext` (its settings, the shared HTTP client, a
+read-only view of what was stored about earlier fetches and, for APIs with a quota, a
+:class:`QueryLedger`) and answers three calls:
 
 * ``discover(since=...)`` walks the cheap index and yields a :class:`~tracker.records.BillRef`
   for each document that may hold changed bills, plus :class:`~tracker.records.Checkpoint`
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from tracker.records import BillRecord, BillRef, Checkpoint, Fetched, Validators
@@ -55,6 +56,31 @@ class FetchStateView(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class QueryUsage:
+    """Requests a source spent in one calendar month (UTC) as of ``as_of``; ``month`` is the
+    month's first day."""
+
+    month: date
+    used: int
+    as_of: datetime
+
+    @property
+    def next_month(self) -> date:
+        return date(self.month.year + self.month.month // 12, self.month.month % 12 + 1, 1)
+
+
+class QueryLedger(Protocol):
+    """A source's requests per calendar month (UTC), counted in the database so every
+    process polling with the same key sees one count (LegiScan's monthly quota)."""
+
+    def usage(self) -> QueryUsage: ...
+
+    def spend(self, requests: int) -> QueryUsage:
+        """Add ``requests`` to this month's count and return the new count."""
+        ...
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What a source is given: its settings, the HTTP client and the stored fetch state."""
@@ -63,6 +89,7 @@ class SourceContext:
     http: HttpClient
     state: FetchStateView
     environ: Mapping[str, str] = field(default_factory=dict)
+    ledger: QueryLedger | None = None
 
     def rebase(self, url: str, *, default_origin: str) -> str:
         """Point an upstream URL at the configured ``base_url`` (mirrors, tests, replays)."""

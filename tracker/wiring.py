@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from scrapers import REGISTRY
 from tracker.http import HttpClient
+from tracker.matching import topic_hook
 from tracker.pipeline import Pipeline, RunReport
 from tracker.settings import Settings, load_settings
 from tracker.source import SourceFactory
@@ -37,5 +38,7 @@ def build_pipeline(
         repo=repo,
         http=http,
         registry=REGISTRY if registry is None else registry,
+        # Topic matching re-runs on every stored change, in the bill's own transaction.
+        on_stored=topic_hook(repo=repo, topics=settings.topics),
         progress=progress,
     )

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.changes import Change, ChangeKind, diff
+from tracker.digest import MatchedTerm
 from tracker.models import (
     Action,
     ActionClass,
@@ -40,7 +41,9 @@ from tracker.storage.tables import (
     FetchStateRow,
     SourceRunRow,
     SourceSessionRow,
+    TopicMatchRow,
 )
+from tracker.topics import TopicMatch
 
 UpsertKind = Literal["insert", "update", "noop", "skipped"]
 
@@ -186,6 +189,12 @@ def _action_columns(
     }
 
 
+_BILLS = BillRow.__table__
+_INSERT_BILL = _BILLS.insert().returning(_BILLS.c.id)
+_INSERT_ACTION = ActionRow.__table__.insert()
+_INSERT_EVENT = EventRow.__table__.insert()
+
+
 # --- the repository ---------------------------------------------------------------------------
 
 
@@ -197,6 +206,7 @@ class BillFilter:
     source: str | None = None
     q: str | None = None
     keys: frozenset[str] | None = None
+    topic: str | None = None  # only bills with a stored match for this topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +252,7 @@ class BillView:
     source: str
     url: str | None
     subjects: list[str] = field(default_factory=list)
+    bill_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,12 +322,13 @@ class Repository:
         now: datetime,
     ) -> UpsertResult:
         columns = _bill_columns(bill, digest=digest, now=now) | {"first_seen_at": now}
-        bill_id = session.execute(
-            sa.insert(BillRow).values(**columns).returning(BillRow.id)
-        ).scalar_one()
+        # Core statements on the tables, with parameters apart from the statement: compiled
+        # once and cached (``insert().values(**row)`` compiled anew per bill, and the ORM's
+        # bulk path costs more again).
+        bill_id = session.execute(_INSERT_BILL, columns).scalar_one()
         if bill.actions:
             session.execute(
-                sa.insert(ActionRow),
+                _INSERT_ACTION,
                 [
                     _action_columns(a, bill_id=bill_id, position=i, now=now)
                     for i, a in enumerate(bill.actions)
@@ -361,7 +373,7 @@ class Repository:
                 stored_row.extras = action.extras
         if inserts:
             session.flush()
-            session.execute(sa.insert(ActionRow), inserts)
+            session.execute(_INSERT_ACTION, inserts)
         for name, value in _bill_columns(bill, digest=digest, now=now).items():
             setattr(row, name, value)
         self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
@@ -384,7 +396,7 @@ class Repository:
             for change in changes
         ]
         if rows:
-            session.execute(sa.insert(EventRow), rows)
+            session.execute(_INSERT_EVENT, rows)
 
     def get_bill(self, session: Session, key: BillKey) -> Bill | None:
         row = session.execute(sa.select(BillRow).where(BillRow.key == str(key))).scalar_one_or_none()
@@ -407,6 +419,12 @@ class Repository:
             query = query.where(BillRow.source == filters.source)
         if filters.keys is not None:
             query = query.where(BillRow.key.in_(sorted(filters.keys)))
+        if filters.topic:
+            query = query.where(
+                BillRow.id.in_(
+                    sa.select(TopicMatchRow.bill_id).where(TopicMatchRow.topic == filters.topic)
+                )
+            )
         if filters.q:
             pattern = f"%{filters.q.lower()}%"
             query = query.where(
@@ -419,7 +437,7 @@ class Repository:
                 key=row.key, jurisdiction=row.jurisdiction, session=row.session,
                 identifier=row.identifier, title=row.title, stage=row.stage,
                 last_action_date=row.last_action_date, source=row.source, url=row.url,
-                subjects=list(row.subjects),
+                subjects=list(row.subjects), bill_id=row.id,
             )
 
     def bill_id(self, session: Session, key: BillKey) -> int | None:
@@ -561,6 +579,107 @@ class Repository:
                 row.baselined_at = now
             if name in changed:
                 row.last_change_at = now
+
+    # -- topic matches ------------------------------------------------------------------------
+    #
+    # Why each bill matches each topic: one row per (bill, topic) whose ``matched`` is the
+    # explanation, [{"term": ..., "field": ...}, ...]. Matching (tracker.topics) is pure; these
+    # methods store its result, replaced whole each time a bill is matched again.
+
+    def replace_topic_matches(
+        self, session: Session, bill_id: int, matches: Sequence[TopicMatch], *, now: datetime
+    ) -> tuple[set[str], set[str]]:
+        """Make the stored matches of ``bill_id`` exactly ``matches``.
+
+        Returns the topics (added, removed). A topic matched before and now, whose explanation
+        changed, is rewritten in place with ``matched_at = now`` and is in neither set.
+        """
+        stored = {
+            row.topic: row
+            for row in session.execute(
+                sa.select(TopicMatchRow).where(TopicMatchRow.bill_id == bill_id)
+            ).scalars()
+        }
+        wanted = {m.topic: _matched_json(m.matched) for m in matches}
+        removed = set(stored) - set(wanted)
+        added = set(wanted) - set(stored)
+        for topic in removed:
+            session.delete(stored[topic])
+        for topic, matched in wanted.items():
+            row = stored.get(topic)
+            if row is None:
+                session.add(TopicMatchRow(bill_id=bill_id, topic=topic, matched=matched,
+                                          matched_at=now))
+            elif row.matched != matched:
+                row.matched, row.matched_at = matched, now
+        session.flush()
+        return added, removed
+
+    def topic_matches(
+        self, session: Session, *, bill_ids: Iterable[int] | None = None, topic: str | None = None
+    ) -> dict[int, list[TopicMatch]]:
+        """Stored matches by bill id (each bill's in topic order); every bill when ``bill_ids``
+        is None, and only ``topic``'s matches when it is given."""
+        query = sa.select(TopicMatchRow).order_by(TopicMatchRow.bill_id, TopicMatchRow.topic)
+        if topic is not None:
+            query = query.where(TopicMatchRow.topic == topic)
+        result: dict[int, list[TopicMatch]] = {}
+        if bill_ids is None:
+            chunks: Iterable[list[int] | None] = [None]
+        else:
+            ids = sorted(set(bill_ids))
+            # Bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement.
+            chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)]
+        for chunk in chunks:
+            chunk_query = query if chunk is None else query.where(TopicMatchRow.bill_id.in_(chunk))
+            for row in session.execute(chunk_query).scalars():
+                result.setdefault(row.bill_id, []).append(
+                    TopicMatch(row.topic, tuple(MatchedTerm(t["term"], t["field"])
+                                                for t in row.matched))
+                )
+        return result
+
+    def topic_match_counts(self, session: Session) -> dict[str, int]:
+        """How many stored bills match each topic (topics with no match are absent)."""
+        rows = session.execute(
+            sa.select(TopicMatchRow.topic, sa.func.count()).group_by(TopicMatchRow.topic)
+        ).all()
+        return {topic: int(n) for topic, n in rows}
+
+    def stored_bills(
+        self, session: Session, *, after_id: int = 0, limit: int = 500,
+        jurisdiction: str | None = None, lock: bool = False, with_actions: bool = True,
+    ) -> list[tuple[int, Bill]]:
+        """One page of stored bills as ``(bill id, Bill)``, by id, after ``after_id``.
+
+        Page through all of them by passing the last id of a page as the next ``after_id``.
+        Without ``with_actions`` the bills come with no actions (cheaper, when not needed).
+        ``lock`` holds the page's rows (``FOR UPDATE`` on PostgreSQL; SQLite's write
+        transaction already excludes other writers) so a concurrent poll cannot change a bill
+        between reading it and storing what was derived from it.
+        """
+        query = (
+            sa.select(BillRow).where(BillRow.id > after_id).order_by(BillRow.id).limit(limit)
+        )
+        if jurisdiction:
+            query = query.where(BillRow.jurisdiction == jurisdiction.lower())
+        if lock:
+            query = query.with_for_update()
+        rows = session.execute(query).scalars().all()
+        if not rows:
+            return []
+        actions: dict[int, list[ActionRow]] = {}
+        for action in () if not with_actions else session.execute(
+            sa.select(ActionRow).where(
+                ActionRow.bill_id.in_([r.id for r in rows]), ActionRow.removed_at.is_(None)
+            )
+        ).scalars():
+            actions.setdefault(action.bill_id, []).append(action)
+        return [(row.id, _bill_from_row(row, actions.get(row.id, []))) for row in rows]
+
+
+def _matched_json(matched: Iterable[MatchedTerm]) -> list[dict[str, str]]:
+    return [{"term": term.term, "field": term.field} for term in matched]
 
 
 def change_kinds() -> list[str]:

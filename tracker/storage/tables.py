@@ -316,3 +316,14 @@ class SourceAlarmRow(Base):
     problems: Mapped[list[Any]] = mapped_column(default=list)
     run_id: Mapped[int | None]
     changed_at: Mapped[datetime]
+
+
+class ApiBudgetRow(Base):
+    """Requests a source spent on a metered API in one calendar month (UTC, ``YYYY-MM``)."""
+
+    __tablename__ = "api_budget"
+
+    source: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]

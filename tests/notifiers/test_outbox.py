@@ -1,0 +1,209 @@
+"""The outbox's promises, with a scripted transport: queue once, retry 4xx with backoff, give up
+on 5xx for that one only, keep everything when the transport is down, recover stale claims."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from notifiers.outbox import DEFERRED, FAILED, SENT, WAITING, RetryPolicy, enqueue, send_pending
+from notifiers.service import prepare_message
+from notifiers.transport import (
+    DeliveryError,
+    Outgoing,
+    PermanentFailure,
+    TemporaryFailure,
+    TransportUnavailable,
+)
+from tests.notifiers.queueing import KEY, QUEUED_AT, SETTINGS, Marks, queue_digests, rows
+from tracker.errors import DigestConflict
+from tracker.storage.repository import Repository
+
+NOW = QUEUED_AT + timedelta(minutes=1)
+
+
+@dataclass
+class Scripted:
+    """A transport whose sends follow ``script`` (None: accept); records what it accepted."""
+
+    script: list[DeliveryError | None] = field(default_factory=list)
+    accepted: list[Outgoing] = field(default_factory=list)
+    connections: int = 0
+    description: str = "scripted"
+
+    @contextmanager
+    def connect(self) -> Iterator[Scripted]:
+        self.connections += 1
+        yield self
+
+    def send(self, message: Outgoing) -> str:
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        self.accepted.append(message)
+        return f"accepted {message.digest_key}"
+
+
+def statuses(repo: Repository) -> list[tuple[str, int]]:
+    return [(r.status, r.attempts) for r in rows(repo)]
+
+
+def test_a_digest_is_queued_once_with_its_marks(repo: Repository) -> None:
+    marks = Marks()
+    digest = queue_digests(repo, 1, marks=marks)[0]
+    _, message = prepare_message(digest, settings=SETTINGS, key=KEY, now=QUEUED_AT)
+    assert enqueue(repo, digest, message, now=QUEUED_AT, mark_queued=marks) is False
+    assert marks.keys == [digest.digest_key], "marked once, with the message that was queued"
+    (row,) = rows(repo)
+    assert (row.digest_key, row.status, row.attempts, row.recipient) == (
+        digest.digest_key, "pending", 0, "sub0@example.org")
+    assert row.message_id == str(message["Message-ID"])
+    assert row.subject == "Daily bill digest: news on 1 bill"
+
+
+def test_queueing_rolls_back_when_marking_fails(repo: Repository) -> None:
+    with pytest.raises(DigestConflict):
+        queue_digests(repo, 1, marks=Marks(fail_with=DigestConflict("taken meanwhile")))
+    assert rows(repo) == [], "no message without its marks"
+
+
+def test_due_messages_are_sent_once_in_order(repo: Repository) -> None:
+    digests = queue_digests(repo, 3)
+    transport = Scripted()
+    report = send_pending(repo, transport, now=NOW)
+    assert [m.digest_key for m in transport.accepted] == [d.digest_key for d in digests]
+    assert [o.status for o in report.outcomes] == [SENT] * 3 and report.all_sent
+    assert statuses(repo) == [("sent", 1)] * 3
+    assert all(r.sent_at is not None for r in rows(repo))
+    assert transport.accepted[0].sender == "alerts@tracker.example.org"
+    assert transport.accepted[0].raw == rows_message(repo, 0)
+    again = send_pending(repo, transport, now=NOW + timedelta(hours=1))
+    assert again.outcomes == [] and len(transport.accepted) == 3
+
+
+def rows_message(repo: Repository, index: int) -> bytes:
+    return rows(repo)[index].message
+
+
+def test_not_yet_due_messages_wait(repo: Repository) -> None:
+    queue_digests(repo, 1)
+    report = send_pending(repo, Scripted(), now=QUEUED_AT - timedelta(seconds=1))
+    assert report.outcomes == [] and statuses(repo) == [("pending", 0)]
+
+
+def test_temporary_failure_is_retried_later_with_backoff(repo: Repository) -> None:
+    queue_digests(repo, 2)
+    transport = Scripted([TemporaryFailure("451 4.3.0 try later")])
+    report = send_pending(repo, transport, now=NOW)
+    deferred = report.outcomes[0]
+    assert (deferred.status, deferred.retry_at) == (DEFERRED, NOW + timedelta(minutes=5))
+    assert "451 4.3.0 try later" in deferred.detail
+    assert report.outcomes[1].status == SENT, "the others go on"
+    first = rows(repo)[0]
+    assert (first.status, first.attempts, first.last_error) == ("pending", 1, "451 4.3.0 try later")
+    assert send_pending(repo, transport, now=NOW + timedelta(minutes=4)).outcomes == []
+    later = send_pending(repo, transport, now=NOW + timedelta(minutes=5))
+    assert [o.status for o in later.outcomes] == [SENT]
+    assert statuses(repo) == [("sent", 2), ("sent", 1)]
+    assert len(transport.accepted) == 2, "each delivered once"
+
+
+def test_backoff_doubles_up_to_a_cap_then_gives_up(repo: Repository) -> None:
+    policy = RetryPolicy(max_attempts=4, first_delay=timedelta(minutes=5),
+                         max_delay=timedelta(minutes=15))
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [
+        timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=15), timedelta(minutes=15)]
+    queue_digests(repo, 1)
+    transport = Scripted([TemporaryFailure("421 busy", connection_lost=True)] * 4)
+    moment = NOW
+    for _ in range(3):
+        report = send_pending(repo, transport, now=moment, policy=policy)
+        (outcome,) = report.outcomes
+        assert outcome.status == DEFERRED
+        assert outcome.retry_at is not None
+        moment = outcome.retry_at
+    final = send_pending(repo, transport, now=moment, policy=policy)
+    assert final.outcomes[0].status == FAILED
+    assert final.outcomes[0].detail == "gave up after 4 attempts: 421 busy"
+    assert statuses(repo) == [("failed", 4)]
+
+
+def test_permanent_failure_fails_that_one_only(repo: Repository) -> None:
+    queue_digests(repo, 3)
+    transport = Scripted([None, PermanentFailure("550 5.1.1 no such user")])
+    report = send_pending(repo, transport, now=NOW)
+    assert [o.status for o in report.outcomes] == [SENT, FAILED, SENT]
+    assert not report.all_sent
+    assert statuses(repo) == [("sent", 1), ("failed", 1), ("sent", 1)]
+    assert rows(repo)[1].last_error == "550 5.1.1 no such user"
+    assert send_pending(repo, transport, now=NOW + timedelta(days=1)).outcomes == []
+
+
+def test_unavailable_transport_keeps_the_batch_without_counting(repo: Repository) -> None:
+    queue_digests(repo, 3)
+    transport = Scripted([None, TransportUnavailable("smtp://x:25: connect failed")])
+    report = send_pending(repo, transport, now=NOW)
+    assert [o.status for o in report.outcomes] == [SENT, WAITING, WAITING]
+    assert report.unavailable == "smtp://x:25: connect failed"
+    assert "2 waiting: smtp://x:25: connect failed" in report.summary_line()
+    assert statuses(repo) == [("sent", 1), ("pending", 0), ("pending", 0)]
+    recovered = send_pending(repo, transport, now=NOW + timedelta(seconds=1))
+    assert [o.status for o in recovered.outcomes] == [SENT, SENT]
+    assert len(transport.accepted) == 3
+
+
+def test_stale_claims_are_sent_again_after_a_crash(repo: Repository) -> None:
+    queue_digests(repo, 2)
+
+    class Crash(Exception):
+        pass
+
+    class CrashAfterAccepting(Scripted):
+        def send(self, message: Outgoing) -> str:
+            super().send(message)
+            raise Crash("killed after the server accepted")
+
+    crashing = CrashAfterAccepting()
+    with pytest.raises(Crash):
+        send_pending(repo, crashing, now=NOW)
+    assert statuses(repo) == [("sending", 1), ("sending", 1)]
+    policy = RetryPolicy(stale_after=timedelta(minutes=10))
+    transport = Scripted()
+    early = send_pending(repo, transport, now=NOW + timedelta(minutes=9), policy=policy)
+    assert early.outcomes == [], "a fresh claim may still be in flight elsewhere"
+    report = send_pending(repo, transport, now=NOW + timedelta(minutes=11), policy=policy)
+    assert [o.status for o in report.outcomes] == [SENT, SENT]
+    assert transport.accepted[0].message_id == crashing.accepted[0].message_id
+    assert transport.accepted[0].raw == crashing.accepted[0].raw, "the same bytes again"
+    assert statuses(repo) == [("sent", 2), ("sent", 2)]
+
+
+def test_ignore_schedule_sends_deferred_now_but_once_per_run(repo: Repository) -> None:
+    queue_digests(repo, 1)
+    transport = Scripted([TemporaryFailure("451 later"), TemporaryFailure("451 again")])
+    send_pending(repo, transport, now=NOW)
+    report = send_pending(repo, transport, now=NOW + timedelta(seconds=1), ignore_schedule=True)
+    assert [o.status for o in report.outcomes] == [DEFERRED], "tried once, not in a loop"
+    forced = send_pending(repo, transport, now=NOW + timedelta(seconds=2), ignore_schedule=True)
+    assert [o.status for o in forced.outcomes] == [SENT]
+
+
+def test_batches_reuse_one_connection(repo: Repository) -> None:
+    queue_digests(repo, 5)
+    transport = Scripted()
+    send_pending(repo, transport, now=NOW, policy=RetryPolicy(batch_size=2))
+    assert len(transport.accepted) == 5 and transport.connections == 3
+
+
+@pytest.mark.parametrize("bad", [
+    {"max_attempts": 0}, {"batch_size": 0}, {"first_delay": timedelta(0)},
+    {"stale_after": timedelta(0)},
+])
+def test_retry_policy_refuses_nonsense(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RetryPolicy(**bad)  # type: ignore[arg-type]
+
