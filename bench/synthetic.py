@@ -1,8 +1,10 @@
 """Synthetic inputs at real scale, built from the real recorded samples (never copied).
 
-``congress(n)`` renumbers the real BILLSTATUS samples into ``n`` distinct bills of one
+``bills(n)`` renumbers the real BILLSTATUS samples into ``n`` distinct bills of one
 Congress: sample ``i % len(samples)`` becomes bill number ``i + 1`` of its own type, so the
-mix of sizes, schema generations and action histories is the real one.
+mix of sizes, schema generations and action histories is the real one. ``write_congress``
+writes them into a folder (one file per bill, as GovInfo lays out its bulk data), so a
+benchmark reads each document when it is fetched instead of holding them all in memory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +42,7 @@ def bill_type(body: bytes) -> str:
     return match[2].decode().lower() if match else "hr"
 
 
-def congress(n: int, *, congress: int = 118) -> Iterator[tuple[str, str, bytes]]:
+def bills(n: int, *, congress: int = 118) -> Iterator[tuple[str, str, bytes]]:
     """``(type, url path, body)`` for ``n`` distinct bills of one Congress."""
     bodies = [path.read_bytes() for path in samples()]
     for i in range(n):
@@ -47,3 +50,25 @@ def congress(n: int, *, congress: int = 118) -> Iterator[tuple[str, str, bytes]]
         kind = bill_type(body)
         path = f"/bulkdata/BILLSTATUS/{congress}/{kind}/BILLSTATUS-{congress}{kind}{i + 1}.xml"
         yield kind, path, body
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What :func:`write_congress` wrote: URL paths (relative to ``root``) and their bytes."""
+
+    root: Path
+    paths: tuple[str, ...]
+    bytes: int
+
+
+def write_congress(root: Path, n: int, *, congress: int = 118) -> Written:
+    """Write ``bills(n)`` under ``root`` at each document's URL path."""
+    paths = []
+    total = 0
+    for _, path, body in bills(n, congress=congress):
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        paths.append(path)
+        total += len(body)
+    return Written(root=root, paths=tuple(paths), bytes=total)

@@ -14,6 +14,10 @@ Choices made for the reader:
 * "sent to the executive" names the President for Congress and the Governor for a state;
 * change dates are the action's own date, or for other changes the day it was detected;
 * an item without changes (a welcome digest) shows the bill's latest action instead;
+* a message too long for mail clients (Gmail hides what follows 102 KB of HTML, the footer
+  with the unsubscribe links among it) shows its last items briefly in the HTML: stage, title,
+  the kinds and dates of the changes, the reasons and the official link; the text part always
+  has everything;
 * "you are seeing this because ..." has one line per distinct reason;
 * the footer says, per source, when its jurisdictions were last checked or since when they
   are failing, relative to the digest's end (so rendering is deterministic).
@@ -34,7 +38,6 @@ from tracker.changes import ChangeKind
 from tracker.digest import (
     ChangeLine,
     Digest,
-    DigestGroup,
     DigestItem,
     DigestKind,
     Frequency,
@@ -81,12 +84,15 @@ class ItemView:
     reasons: tuple[str, ...]
     topics: str
     url: str | None
+    brief: str  # its changes in one line, for the brief list
 
 
 @dataclass(frozen=True, slots=True)
 class GroupView:
     heading: str
-    items: tuple[ItemView, ...]
+    items: tuple[ItemView, ...]  # every item (the text part), in order
+    full: tuple[ItemView, ...]  # the HTML shows these in full ...
+    brief: tuple[ItemView, ...]  # ... and these as one line each (see ``full_items``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +109,9 @@ class LinkView:
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    stage: str
     progress: str
     changes: str
     last_action: str
-    why: str
     topics: str
     official_page: str
     text_version: str
@@ -136,6 +140,7 @@ class DigestView:
     heading: str
     intro: str
     capped: str
+    compacted: str  # why some items are brief in the HTML ("" when none is)
     labels: Labels
     groups: tuple[GroupView, ...]
     footer: FooterView
@@ -290,12 +295,12 @@ def _change(w: _Writer, line: ChangeLine, jurisdiction: str) -> ChangeView:
 def _item(w: _Writer, item: DigestItem, *, english: bool) -> ItemView:
     steps, side = _steps(w, item.stage, item.jurisdiction)
     reasons = tuple(dict.fromkeys(w.reason(r) for r in item.reasons))
+    changes = tuple(_change(w, line, item.jurisdiction) for line in item.changes)
     last_action = ""
     if not item.changes and item.last_action:
         last_action = display_text(item.last_action)
         if item.last_action_date is not None:
             last_action = f"{w.date(item.last_action_date)} · {last_action}"
-
     return ItemView(
         label=bill_label(item.jurisdiction, item.identifier),
         title=display_text(item.title),
@@ -305,20 +310,29 @@ def _item(w: _Writer, item: DigestItem, *, english: bool) -> ItemView:
         steps=steps,
         text_progress=_text_progress(steps, side),
         side_stage=side,
-        changes=tuple(_change(w, line, item.jurisdiction) for line in item.changes),
+        changes=changes,
         last_action=last_action,
         reasons=reasons,
         topics=w.join(w.topic(t) for t in item.topics),
         url=safe_url(item.url),
+        brief="; ".join(dict.fromkeys(f"{c.date} · {c.phrase}" for c in changes)),
     )
 
 
-def _group(w: _Writer, group: DigestGroup, *, english: bool) -> GroupView:
-    heading = w.jurisdiction(group.jurisdiction)
-    if group.topic:
-        heading = f"{heading} · {w.topic(group.topic)}"
-    return GroupView(heading=heading,
-                     items=tuple(_item(w, item, english=english) for item in group.items))
+def _groups(w: _Writer, digest: Digest, *, english: bool, full_items: int | None
+            ) -> tuple[GroupView, ...]:
+    """The groups; in the HTML only the first ``full_items`` items (None: all) are in full."""
+    groups, position = [], 0
+    for group in digest.groups:
+        heading = w.jurisdiction(group.jurisdiction)
+        if group.topic:
+            heading = f"{heading} · {w.topic(group.topic)}"
+        items = tuple(_item(w, item, english=english) for item in group.items)
+        keep = len(items) if full_items is None else max(0, min(len(items), full_items - position))
+        position += len(items)
+        groups.append(GroupView(heading=heading, items=items, full=items[:keep],
+                                brief=items[keep:]))
+    return tuple(groups)
 
 
 # --- subject, heading, intro ---------------------------------------------------------------------
@@ -422,7 +436,11 @@ def _footer(
     stop_following: tuple[LinkView, ...] = ()
     if links is not None and show_links:
         manage = LinkView(label=w.t("footer.manage"), url=links.manage)
-        unsubscribe = LinkView(label=w.t("footer.unsubscribe_all"), url=links.unsubscribe)
+        if links.only_subscription is not None:
+            label = w.t("footer.unsubscribe_one", target=targets[links.only_subscription])
+        else:
+            label = w.t("footer.unsubscribe_all")
+        unsubscribe = LinkView(label=label, url=links.unsubscribe)
         if len(links.per_subscription) > 1:
             stop_following = tuple(
                 LinkView(label=w.t("footer.unsubscribe_one", target=targets[sid]), url=url)
@@ -453,8 +471,12 @@ def build_view(
     links: DigestLinks | None,
     public_url: str,
     topic_names: Mapping[str, str],
+    full_items: int | None = None,
 ) -> DigestView:
-    """The view of ``digest`` in its recipient's language; see the module docstring."""
+    """The view of ``digest`` in its recipient's language; see the module docstring.
+
+    With ``full_items``, only that many items are shown in full in the HTML, the rest briefly
+    (the renderer's answer to a message too long for mail clients)."""
     w = _Writer(catalog, zone=recipient_zone(digest.recipient.timezone), now=digest.period_end,
                 topic_names=topic_names)
     english = catalog.language is Language.EN
@@ -462,6 +484,9 @@ def build_view(
     capped = ""
     if digest.shown_items < digest.total_items:
         capped = w.t("intro.capped", shown=digest.shown_items, total=digest.total_items)
+    groups = _groups(w, digest, english=english, full_items=full_items)
+    brief = sum(len(group.brief) for group in groups)
+    compacted = w.plural("intro.compacted", brief) if brief else ""
     t = w.t
     return DigestView(
         lang=catalog.language.value,
@@ -469,13 +494,14 @@ def build_view(
         heading=_heading(w, digest),
         intro=_intro(w, digest),
         capped=capped,
+        compacted=compacted,
         labels=Labels(
-            stage=t("label.stage"), progress=t("label.progress"), changes=t("label.changes"),
-            last_action=t("label.last_action"), why=t("label.why"), topics=t("label.topics"),
+            progress=t("label.progress"), changes=t("label.changes"),
+            last_action=t("label.last_action"), topics=t("label.topics"),
             official_page=t("label.official_page"),
             text_version=t("label.text_version"), original_title=t("label.original_title"),
             sources=t("footer.sources"),
         ),
-        groups=tuple(_group(w, group, english=english) for group in digest.groups),
+        groups=groups,
         footer=_footer(w, digest, links, site=site_name(public_url), targets=targets),
     )

@@ -30,6 +30,7 @@ class DigestLinks:
     unsubscribe: str  # the one-click URL of the List-Unsubscribe header
     unsubscribe_mailto: str
     per_subscription: Mapping[int, str]
+    only_subscription: int | None  # the one subscription ``unsubscribe`` ends; None: all
 
     @property
     def one_click(self) -> bool:
@@ -49,8 +50,9 @@ def links_for(digest: Digest, *, mail: MailSettings, key: bytes, issued: date) -
         sid: f"{base}/unsubscribe/{token(Purpose.UNSUBSCRIBE, Scope.SUBSCRIPTION, sid)}"
         for sid in digest.subscription_ids
     }
-    if len(digest.subscription_ids) == 1:
-        one = token(Purpose.UNSUBSCRIBE, Scope.SUBSCRIPTION, digest.subscription_ids[0])
+    only = digest.subscription_ids[0] if len(digest.subscription_ids) == 1 else None
+    if only is not None:
+        one = token(Purpose.UNSUBSCRIBE, Scope.SUBSCRIPTION, only)
     else:
         one = token(Purpose.UNSUBSCRIBE, Scope.SUBSCRIBER, subscriber_id)
     mailto = f"mailto:{quote(mail.mail_from, safe='@')}?subject=unsubscribe-{one}"
@@ -59,4 +61,5 @@ def links_for(digest: Digest, *, mail: MailSettings, key: bytes, issued: date) -
         unsubscribe=f"{base}/unsubscribe/{one}",
         unsubscribe_mailto=mailto,
         per_subscription=per_subscription,
+        only_subscription=only,
     )

@@ -7,6 +7,8 @@
 * The templates hold no logic: :func:`notifiers.context.build_view` decides everything.
 * Chrome comes from the recipient's catalog (:mod:`notifiers.catalog`); the HTML carries
   ``<html lang="...">``; bill titles stay in their original English.
+* An HTML part that would pass :data:`HTML_BUDGET` shows its last items briefly, so mail
+  clients that clip long messages (Gmail, at 102 KB) still show the footer.
 * CSS is inlined with css-inline (``load_remote_stylesheets=False``: rendering never touches
   the network; ``keep_at_rules=True``: the ``@media`` rules for small screens and dark mode
   stay in a ``<style>`` for the clients that honour them).
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,6 +40,9 @@ from tracker.settings import Settings
 
 TEXT_TEMPLATE = "digest.txt.j2"
 HTML_TEMPLATE = "digest.html.j2"
+#: Gmail shows "[Message clipped]" and hides the rest (the footer with the unsubscribe links)
+#: past 102 KB of HTML; stay under it with a margin.
+HTML_BUDGET = 90_000
 
 
 class RenderError(TrackerError):
@@ -78,27 +84,50 @@ def topic_names(settings: Settings, language: Language) -> dict[str, str]:
     return {topic.id: topic.names.in_language(language.value) for topic in settings.topics}
 
 
-def render_view(view: DigestView) -> tuple[str, str]:
-    """The text and the CSS-inlined HTML of a built view."""
-    env = environment()
-    text = env.get_template(TEXT_TEMPLATE).render(view=view)
-    html = env.get_template(HTML_TEMPLATE).render(view=view)
-    return text, _inliner().inline(html)
+def render_text(view: DigestView) -> str:
+    return environment().get_template(TEXT_TEMPLATE).render(view=view)
 
 
-def render(digest: Digest, *, settings: Settings, links: DigestLinks | None) -> Rendered:
-    """Render ``digest`` for its recipient. Raises RenderError naming the digest."""
+def render_html(view: DigestView) -> str:
+    """The CSS-inlined HTML of a built view."""
+    return _inliner().inline(environment().get_template(HTML_TEMPLATE).render(view=view))
+
+
+def _fitting_html(build: Callable[[int | None], DigestView], *, items: int,
+                  budget: int) -> str:
+    """The HTML with as many items in full as fit in ``budget`` bytes (all, if they fit)."""
+    html = render_html(build(None))
+    full = items
+    while len(html.encode()) > budget and full > 0:
+        # Items weigh about the same: aim at the share that fits, and at least one fewer.
+        full = max(0, min(full - 1, full * budget // len(html.encode())))
+        html = render_html(build(full))
+    return html
+
+
+def render(
+    digest: Digest, *, settings: Settings, links: DigestLinks | None,
+    html_budget: int = HTML_BUDGET,
+) -> Rendered:
+    """Render ``digest`` for its recipient. Raises RenderError naming the digest.
+
+    When the HTML would pass ``html_budget`` bytes, its last items are shown briefly (see
+    :mod:`notifiers.context`); the text part always tells everything.
+    """
     language = digest.recipient.language
     try:
         catalog = load_catalog(language)
-        view = build_view(
-            digest,
-            catalog=catalog,
-            links=links,
-            public_url=settings.mail.public_url,
-            topic_names=topic_names(settings, language),
-        )
-        text, html = render_view(view)
+        names = topic_names(settings, language)
+
+        def build(full_items: int | None) -> DigestView:
+            return build_view(digest, catalog=catalog, links=links,
+                              public_url=settings.mail.public_url, topic_names=names,
+                              full_items=full_items)
+
+        view = build(None)
+        text = render_text(view)
+        items = sum(len(group.items) for group in digest.groups)
+        html = _fitting_html(build, items=items, budget=html_budget)
     except (ConfigError, TemplateError, ValueError) as exc:
         raise RenderError(f"digest {digest.digest_key}: cannot be rendered: {exc}") from None
     return Rendered(subject=view.subject, text=text, html=html, language=language,

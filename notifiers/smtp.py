@@ -18,6 +18,7 @@ the sender address, so no DNS lookup of the local host name is needed.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -34,6 +35,16 @@ from tracker.settings import MailSettings
 
 DEFAULT_TIMEOUT = 30.0
 TLS_MODES = ("none", "starttls", "ssl")
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with CRLF line ends only. smtplib fixes line ends of str messages, not of bytes,
+    and servers guarding against SMTP smuggling refuse a bare LF; a message built with the
+    default email policy (LF) is sent correctly all the same."""
+    return _LINE_END.sub(b"\r\n", raw)
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -147,7 +158,7 @@ class SmtpConnection:
             self._client = self.transport.open()
         where = self.transport.where
         try:
-            self._client.sendmail(message.sender, [message.recipient], message.raw)
+            self._client.sendmail(message.sender, [message.recipient], crlf(message.raw))
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(message.recipient, (550, b"recipient refused"))
             failure = PermanentFailure if code >= 500 else TemporaryFailure

@@ -105,6 +105,8 @@ _OTHER_OBJECTS = ("person", "text", "roll_call", "amendment", "supplement")
 
 @dataclass(frozen=True, slots=True)
 class MasterEntry:
+    """One bill of a masterlist: LegiScan's id, its number (``HB1``) and its change hash."""
+
     bill_id: int
     number: str
     change_hash: str

@@ -23,9 +23,10 @@ Change detection: each session keeps a cursor, the ``to`` time of the last windo
 changed bills were all stored (the ``lastmod`` of the state URL ``.../bills/updates#session=
 2025``, written through a :class:`~tracker.records.Checkpoint`, so a failed bill keeps the
 window open for the next poll). A session without a cursor is read whole from the listing
-(the baseline); later polls read the feed from ``cursor - OVERLAP`` (for clock skew between
-us and the API) to now, and fetch each changed bill once, skipping a bill whose stored
-``lastmod`` already covers its latest processed update. ``since`` is not used: the cursors
+(the baseline: one ``bills/{session}?limit=1&offset=1`` request learns the ``total``, then one
+ref per page of 1000); later polls read the feed from ``cursor - OVERLAP`` (for clock skew
+between us and the API) to now, and fetch each changed bill once, skipping a bill whose
+stored ``lastmod`` already covers its latest processed update. ``since`` is not used: the cursors
 are exact.
 
 Quirks handled here:
@@ -39,6 +40,8 @@ Quirks handled here:
   version's co-sponsors and multi-sponsors (Assembly) are the bill's current ones.
 * the Governor's acts (``SIGNED CHAP.``, ``VETOED MEMO.``) are filed under a chamber; they are
   read as the executive's.
+* the feed's times are local: in the hour that autumn's DST change repeats, a window may end
+  before it starts; such a poll asks for nothing and keeps the cursor.
 * the API answers 429 with ``Retry-After`` when rate-limited; ``tracker.http`` sleeps that
   long and retries (or stops the poll when asked to wait too long).
 
@@ -197,7 +200,7 @@ def load(body: bytes, *, document: str) -> Node:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"not JSON: {exc}", document=document) from None
     root = Node(value, "", document)
-    root.mapping()
+    root.mapping()  # every response is a JSON object
     success = root.maybe("success")
     if success is not None and success.boolean() is False:
         message = _optional_text(root.maybe("message")) or "no message"
@@ -602,7 +605,12 @@ class NyOpenleg:
     def _changed(
         self, cursors: Mapping[str, datetime], *, to: str, key: str
     ) -> Iterator[BillRef | Checkpoint]:
-        start = local_time(min(cursors.values()) - OVERLAP)
+        begin = min(cursors.values()) - OVERLAP
+        if begin >= datetime.fromisoformat(to):
+            # The local clock went back (autumn's DST change repeats an hour): there is no
+            # window to ask for yet, and the cursors stay where they are.
+            return
+        start = local_time(begin)
         entries: list[FeedEntry] = []
         offset: int | None = 1
         while offset is not None:

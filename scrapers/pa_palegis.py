@@ -213,7 +213,8 @@ def parse_index(body: bytes, *, document: str, page_url: str) -> list[IndexEntry
     soup = soup_of(body, document=document)
     links: list[tuple[str, Tag]] = []
     bills: dict[str, BillIdentity] = {}
-    for link in soup.select("a.bill"):
+    # find_all, not select("a.bill"): the same match, several times faster on a big index.
+    for link in soup.find_all("a", class_="bill"):
         href = attribute(link, "href").strip()
         url = urljoin(page_url, href)
         identity = identity_from_url(url) if href else None

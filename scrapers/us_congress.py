@@ -237,6 +237,8 @@ class UsCongress:
 
 @dataclass(frozen=True, slots=True)
 class ListedBill:
+    """A list item: ``updated`` is its ``updateDate``; ``marker`` says whether it changed."""
+
     type: str
     number: str
     updated: datetime
@@ -260,8 +262,11 @@ def parse_listing(body: bytes, *, document: str) -> tuple[list[ListedBill], bool
         if bill_type not in BILL_TYPES or not number.isdigit():
             raise ParseError(f"{where}: no type/number (type={bill_type[:10]!r}, "
                              f"number={number[:10]!r})", document=document)
+        # updateDate is what fromDateTime filters and the list is sorted by; the text's own
+        # update date only joins the marker.
+        updated = parse_instant(bill.get("updateDate"), document=document,
+                                what=f"{where}.updateDate")
         update = text(bill.get("updateDateIncludingText")) or text(bill.get("updateDate"))
-        updated = parse_instant(update, document=document, what=f"{where}.updateDate")
         latest = bill.get("latestAction")
         latest = latest if isinstance(latest, dict) else {}
         listed.append(ListedBill(

@@ -181,3 +181,17 @@ def test_unknown_bill_and_bad_key(env: Path, capsys: pytest.CaptureFixture[str])
     assert "no bill us/117/HR 99999" in run_cli(capsys, "history", "us/117/HR 99999").err
     bad = run_cli(capsys, "history", "HR 1")
     assert bad.code == 1 and "looks like us/117/HR 2471" in bad.err
+
+
+def test_poll_skips_keyed_sources_without_their_key(
+    env: Path, mirror: Mirror, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONGRESS_API_KEY", raising=False)
+    monkeypatch.delenv("DATA_GOV_API_KEY", raising=False)
+    with (env / "sources.toml").open("a") as fh:
+        fh.write('\n[sources.us-congress]\nenabled = true\nsessions = ["117"]\n'
+                 'key_env = ["CONGRESS_API_KEY"]\n')
+    outcome = run_cli(capsys, "poll")
+    assert outcome.code == 0, outcome.err
+    assert "us-congress: skipped: no API key; set CONGRESS_API_KEY" in outcome.out
+    assert any(line.startswith("us-govinfo: ok") for line in outcome.lines())

@@ -52,7 +52,7 @@ def problems(history: Sequence[RunView], *, settings: SourceSettings = SOURCE,
                   first_success=first_success, now=NOW).problems
 
 
-# -- failing ------------------------------------------------------------------------------------
+# -- failing -----------------------------------------------------------------------------------
 
 
 def test_two_failures_of_three_allowed_are_still_healthy() -> None:
@@ -81,7 +81,7 @@ def test_a_success_ends_the_streak() -> None:
     assert problems(history) == ()
 
 
-# -- quiet --------------------------------------------------------------------------------------
+# -- quiet -------------------------------------------------------------------------------------
 
 
 def test_an_active_session_quiet_for_longer_than_its_period_is_a_problem() -> None:
@@ -118,7 +118,7 @@ def test_without_a_quiet_period_or_a_success_there_is_no_quiet_rule() -> None:
     assert problems(runs(run("failed")), activity={}, first_success=None) == ()
 
 
-# -- shrunk -------------------------------------------------------------------------------------
+# -- shrunk ------------------------------------------------------------------------------------
 
 
 def test_a_bulk_source_losing_most_of_its_bills_is_a_problem() -> None:
@@ -157,7 +157,7 @@ def test_a_disabled_source_is_not_judged() -> None:
     assert problems(runs(run("failed")), settings=disabled) == ()
 
 
-# -- against the database ---------------------------------------------------------------------------
+# -- against the database ----------------------------------------------------------------------
 
 
 def settings(*, operator: str | None = "ops@example.org", max_failures: int = 2) -> Settings:
@@ -248,7 +248,7 @@ def test_without_an_operator_address_the_state_is_kept_and_a_warning_logged(
     assert after(repo, record_run(repo, "failed", error="boom"), settings()) is None
 
 
-# -- the message ----------------------------------------------------------------------------------
+# -- the message -------------------------------------------------------------------------------
 
 
 def parts(message: Message) -> dict[str, str]:

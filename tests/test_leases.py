@@ -112,11 +112,10 @@ def test_leases_are_independent_by_name(repo: Repository, clock: Clock) -> None:
 
 def test_hold_refuses_a_held_lease_naming_its_holder(repo: Repository, clock: Clock) -> None:
     a, b = leases(repo, clock, "host-a:1:x"), leases(repo, clock, "host-b:2:y")
-    with a.hold(poll_lease("va-lis")):
-        with pytest.raises(LeaseHeld, match=r"^poll:va-lis is held by host-a:1:x until") as info:
-            with b.hold(poll_lease("va-lis")):
-                pass  # pragma: no cover
-        assert info.value.lease.holder == "host-a:1:x"
+    held_by_a = pytest.raises(LeaseHeld, match=r"^poll:va-lis is held by host-a:1:x until")
+    with a.hold(poll_lease("va-lis")), held_by_a as info, b.hold(poll_lease("va-lis")):
+        pass  # pragma: no cover
+    assert info.value.lease.holder == "host-a:1:x"
     with b.hold(poll_lease("va-lis")):
         assert b.holder_of(poll_lease("va-lis")) is not None
 

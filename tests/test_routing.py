@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,7 +148,7 @@ def test_kinds_and_stages_filters(repo: Repository, config: Settings) -> None:
 
     with repo.read() as session:
         kinds = {e.id: (e.kind, e.details) for e in repo.events(session, EventFilter())}
-    got = {}
+    got: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for d in deliveries(repo):
         got.setdefault(d.subscriber_id, []).append(kinds[d.event_id])
     assert got[stage_only] == [("stage-change", {"from": "in-committee", "to": "passed-origin"})]

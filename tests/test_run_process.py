@@ -40,7 +40,7 @@ BILLS = "/bulkdata/BILLSTATUS/117/hr/"
 LEASE_SECONDS = 3.0
 
 
-# -- the loopback origin ------------------------------------------------------------------------------
+# -- the loopback origin -----------------------------------------------------------------------
 
 
 @dataclass
@@ -100,7 +100,7 @@ def serve() -> Iterator[Callable[[Origin], str]]:
 
     def start(origin: Origin) -> str:
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 with origin.lock:
                     origin.hits.append((time.monotonic(), path))
@@ -113,7 +113,7 @@ def serve() -> Iterator[Callable[[Origin], str]]:
                 self.end_headers()
                 self.wfile.write(body or b"")
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -134,7 +134,7 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# -- the processes ------------------------------------------------------------------------------------
+# -- the processes -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -254,7 +254,7 @@ def pid_of(holder: str | None) -> int:
     return int(holder.split(":")[1])
 
 
-# -- the tests ------------------------------------------------------------------------------------------
+# -- the tests ---------------------------------------------------------------------------------
 
 
 @pytest.mark.slow

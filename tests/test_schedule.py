@@ -29,8 +29,15 @@ from tracker.http import HttpClient
 from tracker.leases import LEADER, LeaseHeld, Leases, poll_lease
 from tracker.models import ActionClass, BillType, Chamber
 from tracker.pipeline import Pipeline
-from tracker.records import ActionRecord, BillRecord, BillRef, Checkpoint, Fetched, StateUpdate
-from tracker.records import Validators
+from tracker.records import (
+    ActionRecord,
+    BillRecord,
+    BillRef,
+    Checkpoint,
+    Fetched,
+    StateUpdate,
+    Validators,
+)
 from tracker.schedule import (
     DIGESTS,
     JobPlan,
@@ -186,7 +193,7 @@ def runs(repo: Repository) -> list[tuple[str, str | None]]:
         return [(r.status, r.error) for r in reversed(repo.runs(session, source="held"))]
 
 
-# -- plans: pure ----------------------------------------------------------------------------------
+# -- plans: pure -------------------------------------------------------------------------------
 
 
 def test_the_politeness_floor_guards_the_real_origin_only() -> None:
@@ -298,48 +305,96 @@ def test_job_events_are_one_line_each(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records[0].fields["traceback"] == "Traceback ..."  # type: ignore[attr-defined]
 
 
-# -- the service ------------------------------------------------------------------------------------
+# -- the service -------------------------------------------------------------------------------
 
 
-def test_a_digest_missed_while_down_is_sent_once_at_start(
+def test_the_digest_job_runs_at_start_with_the_injected_clock(
     repo: Repository, tmp_path: Path
 ) -> None:
-    """A daily 07:00 (New York) digest; the service was down from 06:00 to 09:00 local."""
-    from zoneinfo import ZoneInfo
-
-    new_york = ZoneInfo("America/New_York")
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=new_york).astimezone(UTC)
-    offset = start - datetime.now(UTC)
-
-    def clock() -> datetime:
-        return datetime.now(UTC) + offset
-
-    sent: dict[str, datetime] = {"daily:alice:2026-11-30": start - timedelta(days=1, hours=2)}
-
-    def runner(*, now: datetime) -> object:
-        # What the real runner does for one daily subscriber: due once the local slot passed,
-        # keyed by the local day so it is sent once.
-        local = now.astimezone(new_york)
-        key = f"daily:alice:{local.date()}"
-        if local.hour >= 7 and key not in sent:
-            sent[key] = now
-        return f"{len(sent)} sent"
-
+    """The catch-up: with an hourly digest job, the first run is at start, not an hour later,
+    and the runner is asked about the injected clock's now."""
+    offset = datetime(2026, 12, 1, 14, 0, tzinfo=UTC) - datetime.now(UTC)
     calls = Digests()
+    svc = service(repo, settings_for(tmp_path, enabled=False), holder="a", digests=calls,
+                  digest_every=timedelta(hours=1), clock=lambda: datetime.now(UTC) + offset)
+    running = Running(svc)
+    assert calls.called.wait(5)
+    time.sleep(0.3)
+    assert running.stop()
+    assert len(calls.calls) == 1
+    assert abs(calls.calls[0] - datetime(2026, 12, 1, 14, 0, tzinfo=UTC)) < timedelta(seconds=5)
+
+
+def test_with_the_real_runner_a_missed_daily_digest_goes_out_once_at_start(
+    tmp_path: Path,
+) -> None:
+    """The demo's subscribers and changes (tracker.demo); the service was down over the next
+    morning's digest hour and starts two hours late: the daily digests go out at start, once."""
+    from dataclasses import replace
+
+    from notifiers.service import DeliveryReport, send_digests
+    from scrapers import REGISTRY as SOURCES
+    from tracker.demo import (
+        BASELINE_AT,
+        CHANGE_AT,
+        NEXT_MORNING,
+        SOURCE,
+        DemoClock,
+        DemoUpstream,
+        demo_pipeline,
+        demo_settings,
+        subscribe_demo_people,
+    )
+    from tracker.schedule import service_digest_runner
+    from tracker.storage.tables import OutboxRow
+    from tracker.wiring import open_repository
+
+    with DemoUpstream(tmp_path / "upstream") as upstream:
+        settings = demo_settings(tmp_path, base_url=upstream.base_url,
+                                 extra_env={"TRACKER_SECRET_KEY": "catch-up-test-secret-0123"})
+        repo = open_repository(settings)
+        clock = DemoClock(BASELINE_AT)
+        pipeline = demo_pipeline(settings, repo, clock)
+        assert pipeline.poll(SOURCE).status == "ok"
+        subscribe_demo_people(repo, settings=settings, now=BASELINE_AT + timedelta(minutes=5))
+        send_digests(repo, settings=settings, now=BASELINE_AT + timedelta(minutes=5))  # welcomes
+        clock.set(CHANGE_AT)
+        upstream.apply_change()
+        assert pipeline.poll(SOURCE).status == "ok"
+        send_digests(repo, settings=settings, now=CHANGE_AT + timedelta(minutes=1))  # instant
+
+    offset = NEXT_MORNING + timedelta(hours=2) - datetime.now(UTC)
+    reports: list[DeliveryReport] = []
+    real = service_digest_runner(repo, settings)
 
     def recording(*, now: datetime) -> object:
-        calls(now=now)
-        return runner(now=now)
+        report = real(now=now)
+        assert isinstance(report, DeliveryReport)
+        reports.append(report)
+        return report
 
-    svc = service(repo, settings_for(tmp_path, enabled=False), holder="a", digests=recording,
-                  digest_every=timedelta(seconds=0.2), clock=clock)
+    quiet = replace(settings, sources={SOURCE: replace(settings.sources[SOURCE], enabled=False)})
+    svc = Service(settings=quiet, repo=repo, registry=SOURCES, holder="late",
+                  build_pipeline=lambda: pipeline, digest_runner=recording,
+                  clock=lambda: datetime.now(UTC) + offset,
+                  options=ServiceOptions(digest_every=timedelta(seconds=0.2)))
     running = Running(svc)
-    assert calls.called.wait(5), "the digest job runs at start, not one interval later"
-    wait_for(lambda: len(calls.calls) >= 3)
+    wait_for(lambda: len(reports) >= 3)
     assert running.stop()
-    assert (calls.calls[0] - start) < timedelta(seconds=3)
-    assert sorted(sent) == ["daily:alice:2026-11-30", "daily:alice:2026-12-01"]
-    assert sent["daily:alice:2026-12-01"] == calls.calls[0], "sent by the catch-up run, once"
+    first, *later = reports
+    assert first.problems == [] and first.queued, "the catch-up run sends the missed digests"
+    assert all(q.new for q in first.queued)
+    assert [len(r.queued) for r in later] == [0] * len(later), "and nothing twice"
+    with repo.read() as session:
+        import sqlalchemy as sa
+
+        daily = session.execute(sa.select(sa.func.count()).select_from(OutboxRow).where(
+            OutboxRow.kind == "digest", OutboxRow.status == "sent")).scalar_one()
+    keys = [q.digest_key for q in first.queued]
+    assert keys and all(k.startswith("daily:") and k.endswith(":2026-03-03T07") for k in keys), \
+        "the daily digests of the slot that passed while the service was down"
+    assert daily == len(keys), "each sent once"
+    repo.engine.dispose()
 
 
 def test_one_of_two_services_leads_and_the_other_takes_over(
@@ -430,7 +485,7 @@ def test_a_poll_stuck_past_the_grace_time_is_abandoned_and_closed(
     assert leases.holder_of(LEADER) is None
 
 
-# -- one poll under its lease -----------------------------------------------------------------------
+# -- one poll under its lease ------------------------------------------------------------------
 
 
 def test_a_source_being_polled_elsewhere_is_not_polled(repo: Repository, tmp_path: Path) -> None:
@@ -483,7 +538,7 @@ def test_tracker_poll_skips_a_source_the_service_is_polling(
         assert repo.runs(session, source="us-govinfo") == []
 
 
-# -- logs and status ----------------------------------------------------------------------------------
+# -- logs and status ---------------------------------------------------------------------------
 
 
 def test_json_logs_are_one_object_per_line_with_fields_and_no_secrets() -> None:

@@ -122,8 +122,9 @@ def test_kinds_and_stages_are_read_once_each_in_order() -> None:
 @pytest.mark.parametrize(("field", "value"), [("name", "Kim\r\nBcc: x@y.org"),
                                               ("affiliate", "x" * 101)])
 def test_names_in_headers_must_be_one_bounded_line(field: str, value: str) -> None:
+    given: dict[str, Any] = {field: value}
     with pytest.raises(InvalidSubscription, match=f"{field} .* one line"):
-        SubscriberProfile(email="a@example.org", **{field: value})
+        SubscriberProfile(email="a@example.org", **given)
 
 
 # --- targets --------------------------------------------------------------------------------
@@ -215,9 +216,10 @@ US1 = BillFacts(BillKey.parse("us/116/HR 1"), Stage.IN_COMMITTEE)
 TERMS = (MatchedTerm("driver privilege card", "title"),)
 
 
-def event(kind: ChangeKind = ChangeKind.NEW_ACTION, *, baseline: bool = False,
-          seen: datetime = SEEN, **details: Any) -> EventFacts:
-    return EventFacts(id=7, kind=kind, detected_at=seen, baseline=baseline, details=details)
+def event(kind: ChangeKind = ChangeKind.NEW_ACTION, details: dict[str, str] | None = None, *,
+          baseline: bool = False, seen: datetime = SEEN) -> EventFacts:
+    return EventFacts(id=7, kind=kind, detected_at=seen, baseline=baseline,
+                      details=details or {})
 
 
 def subscription(target: str, *, within: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
@@ -251,18 +253,18 @@ MATCH_TABLE: list[tuple[str, Subscription, EventFacts, BillFacts, Reason | None]
     ("seen the moment it began", subscription("jurisdiction:va", since=SEEN), event(), HB1,
      VA_REASON),
     ("kind wanted", subscription("jurisdiction:va", kinds=("new-action", "stage-change")),
-     event(ChangeKind.STAGE_CHANGE, to="reported"), HB1, VA_REASON),
+     event(ChangeKind.STAGE_CHANGE, {"to": "reported"}), HB1, VA_REASON),
     ("kind not wanted", subscription("jurisdiction:va", kinds=("stage-change",)),
      event(ChangeKind.NEW_VERSION), HB1, None),
     ("stage change to a wanted stage", subscription("jurisdiction:va", stages=("passed-origin",)),
-     event(ChangeKind.STAGE_CHANGE, **{"from": "reported", "to": "passed-origin"}), HB1,
+     event(ChangeKind.STAGE_CHANGE, {"from": "reported", "to": "passed-origin"}), HB1,
      VA_REASON),
     ("stage change away from it", subscription("jurisdiction:va", stages=("in-committee",)),
-     event(ChangeKind.STAGE_CHANGE, **{"from": "in-committee", "to": "reported"}), HB1, None),
+     event(ChangeKind.STAGE_CHANGE, {"from": "in-committee", "to": "reported"}), HB1, None),
     ("other change at a wanted stage", subscription("jurisdiction:va", stages=("in-committee",)),
      event(ChangeKind.NEW_VERSION), HB1, VA_REASON),
     ("new bill at a wanted stage", subscription("jurisdiction:va", stages=("introduced",)),
-     event(ChangeKind.NEW_BILL, stage="introduced"), HB1, VA_REASON),
+     event(ChangeKind.NEW_BILL, {"stage": "introduced"}), HB1, VA_REASON),
     ("both filters must pass", subscription("topic:drivers-licenses", kinds=("new-action",),
                                             stages=("enacted",)), event(), HB1, None),
 ]
@@ -277,10 +279,10 @@ def test_matches(subscription_: Subscription, event_: EventFacts, bill: BillFact
 
 
 @pytest.mark.parametrize(("event_", "expected"), [
-    (event(ChangeKind.STAGE_CHANGE, to="enacted"), Stage.ENACTED),
-    (event(ChangeKind.NEW_BILL, stage="introduced"), Stage.INTRODUCED),
+    (event(ChangeKind.STAGE_CHANGE, {"to": "enacted"}), Stage.ENACTED),
+    (event(ChangeKind.NEW_BILL, {"stage": "introduced"}), Stage.INTRODUCED),
     (event(ChangeKind.NEW_ACTION), Stage.IN_COMMITTEE),
-    (event(ChangeKind.STAGE_CHANGE, to="no-such-stage"), Stage.IN_COMMITTEE),
+    (event(ChangeKind.STAGE_CHANGE, {"to": "no-such-stage"}), Stage.IN_COMMITTEE),
 ])  # fmt: skip
 def test_stage_after_a_change(event_: EventFacts, expected: Stage) -> None:
     assert stage_after(event_, HB1) is expected

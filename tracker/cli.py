@@ -20,7 +20,9 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
+from tracker.cli_digest import register as register_digest_commands
 from tracker.cli_run import register as register_service_commands
+from tracker.cli_subscriptions import register as register_subscription_commands
 from tracker.cli_topics import topics_app
 from tracker.errors import TrackerError
 from tracker.models import BillKey
@@ -139,14 +141,23 @@ def poll(
 
     Exits 1 when a source failed as a whole (its index unreachable, nothing found).
     """
-    settings = settings_from_env()
-    names = list(sources or [s.name for s in settings.sources.values() if s.enabled])
-    for name in names:
-        settings.source(name)
-    if not names:
-        raise fail("no source is enabled in sources.toml; name one: tracker poll us-govinfo")
+    from scrapers import REGISTRY
     from tracker.leases import LeaseHeld, Leases, lease_ttl, process_holder
-    from tracker.schedule import poll_source
+    from tracker.schedule import poll_source, pollable
+
+    settings = settings_from_env()
+    if sources:
+        names = list(sources)
+        for name in names:
+            settings.source(name)
+    else:
+        # By default every enabled source that can be polled; a keyed source without its
+        # key is named and skipped (asking for it by name gives its one-line error).
+        names, skipped = pollable(settings, REGISTRY)
+        for name, reason in skipped.items():
+            typer.echo(f"{name}: skipped: {reason}")
+    if not names:
+        raise fail("no source can be polled: enable one in sources.toml, e.g. us-govinfo")
 
     repo = open_repository(settings)
     # The same per-source lease as the service's polls: never two polls of a source at once.
@@ -399,6 +410,8 @@ def sources(fmt: FormatOption = Format.table) -> None:
 
 
 register_service_commands(app)
+register_subscription_commands(app)
+register_digest_commands(app)
 
 
 app.add_typer(topics_app, name="topics", help="The affiliates' issues: list, test, rematch.")

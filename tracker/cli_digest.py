@@ -7,6 +7,9 @@
 * ``tracker digest --preview EMAIL [--html FILE]``: render what ``EMAIL`` would be sent now,
   without sending or marking anything: the text on stdout, the HTML into ``FILE``.
 * ``tracker demo [--out DIR]``: the offline tour (:mod:`tracker.demo`).
+
+Expected failures (no signing key with SMTP, an unknown subscriber, a folder in the way) are
+TrackerErrors, printed on one line by ``tracker.cli.main``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import Annotated
 
 import typer
 
-from tracker.errors import TrackerError
 from tracker.settings import Settings
 from tracker.storage.repository import Repository
 
@@ -119,7 +121,4 @@ def demo(
     and the digests they receive as .eml and HTML files."""
     from tracker.demo import run_demo
 
-    try:
-        run_demo(out=out, say=typer.echo)
-    except TrackerError as exc:
-        raise _fail(str(exc)) from None
+    run_demo(out=out, say=typer.echo)

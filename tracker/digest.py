@@ -10,7 +10,7 @@ by the renderer; nothing here is markup.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -159,6 +159,26 @@ class Digest:
 
 # ================================================================================================
 # Building digests from pending deliveries. Above: the shared values; below: the builders.
+#
+# due_digests(repo, settings=, now=) -> [Digest], for every active subscriber:
+#
+# * WELCOME: one per subscriber with subscriptions never welcomed (new, or reactivated): the
+#   current state of what they follow, WELCOME_CAP most recently active bills per
+#   subscription, ``total_items`` counting every distinct bill. Key welcome:{subscriber}:{hash of
+#   the subscriptions and their active_since}, so a re-subscription is welcomed again.
+# * ALERT (instant subscribers): as soon as an advocacy moment is pending (a hearing scheduled,
+#   a floor passage, the executive's desk, signed or vetoed; see is_advocacy_moment), every
+#   pending change of the bills that had one. Key alert:{subscriber}:{first}-{last event id}.
+# * DIGEST: at the subscriber's local digest hour (daily; weekly on their weekday; instant
+#   subscribers get a daily roundup of their changes that were no moment), the changes
+#   detected up to that moment, once: a slot passed while the service was down is caught up
+#   on the next call. Key daily|weekly:{subscriber}:{local slot, to the hour}. No change, no
+#   digest.
+#
+# Items: one per bill, grouped by jurisdiction, then under the first topic (in the
+# subscriber's subscription order) among the reasons it reached them; at most DIGEST_CAP
+# shown (advocacy moments first), the rest counted. Nothing is marked until the sender calls
+# mark_queued in the transaction that puts the message in the outbox.
 # ================================================================================================
 
 #: Stage changes an advocate acts on at once (an instant subscriber's alert).
@@ -268,10 +288,15 @@ def _slot_key(subscriber: SubscriberView, slot: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Routed:
-    """A pending delivery with the reasons that still hold (their subscription is active)."""
+    """A pending delivery and those of its subscriptions that still hold."""
 
     delivery: PendingDelivery
-    reasons: tuple[Reason, ...]
+    live: frozenset[int]
+
+    def reasons(self) -> Iterator[Reason]:
+        # Decoded only for the items a digest shows: a digest may count thousands of changes.
+        return (reason_from_json(r) for r in self.delivery.reasons
+                if r["subscription_id"] in self.live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,19 +313,17 @@ class _Batch:
 def _live(
     pending: Iterable[PendingDelivery], subscriptions: Mapping[int, SubscriptionView]
 ) -> list[_Routed]:
-    """Keep the reasons whose subscription is active and was active when the change was seen
-    (an unsubscribe, or a later re-subscription, drops what was routed before it)."""
-    live = []
+    """Keep the deliveries with a subscription that is active and was active when the change
+    was seen (an unsubscribe, or a later re-subscription, drops what was routed before it)."""
+    kept = []
     for delivery in pending:
-        reasons = tuple(
-            reason
-            for reason in (reason_from_json(r) for r in delivery.reasons)
-            if reason.subscription_id in subscriptions
-            and delivery.detected_at >= subscriptions[reason.subscription_id].active_since
+        live = frozenset(
+            i for i in delivery.subscription_ids
+            if i in subscriptions and delivery.detected_at >= subscriptions[i].active_since
         )
-        if reasons:
-            live.append(_Routed(delivery, reasons))
-    return live
+        if live:
+            kept.append(_Routed(delivery, live))
+    return kept
 
 
 def _plan(
@@ -447,12 +470,9 @@ def group_items(items: Iterable[DigestItem], topic_order: Sequence[str]) -> tupl
     )
 
 
-def _change_items(
-    routed: Sequence[_Routed], bills: Mapping[int, BillSummary],
-    topics: Mapping[int, BillTopics], topic_order: Sequence[str], *, cap: int,
-) -> tuple[list[DigestItem], int]:
-    """One item per bill, and the number of bills in all; at most ``cap`` items are kept:
-    bills with an advocacy moment first, then the most recently changed."""
+def _by_bill(routed: Sequence[_Routed], *, cap: int) -> tuple[dict[int, list[_Routed]], list[int]]:
+    """The deliveries per bill, and the (at most ``cap``) bills shown: those with an advocacy
+    moment first, then the most recently changed."""
     by_bill: dict[int, list[_Routed]] = {}
     for r in routed:
         by_bill.setdefault(r.delivery.bill_id, []).append(r)
@@ -462,14 +482,7 @@ def _change_items(
         moment = any(is_advocacy_moment(r.delivery.kind, r.delivery.details) for r in entries)
         return (moment, max(r.delivery.event_id for r in entries))
 
-    kept = sorted(by_bill, key=priority, reverse=True)[:cap]
-    items = [
-        _item(bills[bill_id], topics.get(bill_id, {}),
-              (reason for r in by_bill[bill_id] for reason in r.reasons),
-              [change_line(r.delivery) for r in by_bill[bill_id]], topic_order)
-        for bill_id in kept
-    ]
-    return items, len(by_bill)
+    return by_bill, sorted(by_bill, key=priority, reverse=True)[:cap]
 
 
 def _coverage(subscription: SubscriptionView) -> Coverage:
@@ -632,17 +645,22 @@ def _batch_draft(
     repo: Repository, session: Session, subscriber: SubscriberView, batch: _Batch,
     subscriptions: Mapping[int, SubscriptionView], topic_order: Sequence[str],
 ) -> tuple[Digest, frozenset[str] | None]:
-    ids = {r.delivery.bill_id for r in batch.routed}
-    bills = store.bill_summaries(session, ids)
-    items, total = _change_items(batch.routed, bills, _topics_of(repo, session, ids),
-                                 topic_order, cap=DIGEST_CAP)
-    used = sorted({reason.subscription_id for r in batch.routed for reason in r.reasons})
+    by_bill, shown = _by_bill(batch.routed, cap=DIGEST_CAP)
+    bills = store.bill_summaries(session, shown)
+    topics = _topics_of(repo, session, shown)
+    items = [
+        _item(bills[bill_id], topics.get(bill_id, {}),
+              (reason for r in by_bill[bill_id] for reason in r.reasons()),
+              [change_line(r.delivery) for r in by_bill[bill_id]], topic_order)
+        for bill_id in shown
+    ]
+    used = sorted({i for r in batch.routed for i in r.live})
     digest = Digest(
         digest_key=batch.digest_key, kind=batch.kind, recipient=_recipient(subscriber),
         frequency=Frequency(subscriber.frequency), period_start=batch.period_start,
         period_end=batch.period_end, groups=group_items(items, topic_order),
         event_ids=tuple(sorted(r.delivery.event_id for r in batch.routed)), freshness=(),
-        total_items=total, shown_items=len(items), subscription_ids=tuple(used),
+        total_items=len(by_bill), shown_items=len(items), subscription_ids=tuple(used),
     )
     return digest, _jurisdictions(items, (subscriptions[i] for i in used))
 

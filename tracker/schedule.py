@@ -95,7 +95,7 @@ class ServiceOptions:
 
     lease_ttl: timedelta = DEFAULT_TTL
     digest_every: timedelta = DEFAULT_DIGEST_EVERY
-    workers: int = 3
+    workers: int = 4
     stop_grace: float = 8.0
 
     @property
@@ -214,6 +214,8 @@ def plan_jobs(
 
 
 def _text(interval: timedelta) -> str:
+    if interval.total_seconds() < 1:
+        return f"{interval.total_seconds():g}s"
     seconds = int(interval.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
@@ -383,7 +385,9 @@ class Service:
         self._term: _Term | None = None
         self._scheduler: BlockingScheduler | None = None
         self._polling: set[str] = set()
-        self._lock = threading.Lock()
+        # Reentrant: request_stop runs in a signal handler, on the main thread, which may be
+        # holding it at that moment.
+        self._lock = threading.RLock()
 
     @property
     def holder(self) -> str:
@@ -419,9 +423,12 @@ class Service:
                              exc.lease.holder, f"{exc.lease.heartbeat:%H:%M:%S}",
                              extra={"fields": {"event": "standby", "leader": exc.lease.holder}})
                 self.stop.wait(self.options.standby_every)
-            except (SQLAlchemyError, TrackerError) as exc:
+            except SQLAlchemyError as exc:
                 log.warning("cannot reach the database, retrying: %s",
                             str(exc).splitlines()[0])
+                self.stop.wait(self.options.standby_every)
+            except TrackerError as exc:
+                log.error("cannot lead, retrying: %s", exc)
                 self.stop.wait(self.options.standby_every)
         log.info("service stopped", extra={"fields": {"event": "stopped"}})
         return True

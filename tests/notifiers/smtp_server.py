@@ -8,14 +8,14 @@ connection, "hang" to never answer), and ``refuse`` maps recipient addresses to 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.notifiers.mail import parse
 
 USER, PASSWORD = "tracker", "correct horse battery staple"
 HANG_SECONDS = 5.0
@@ -58,10 +58,7 @@ class Sink:
 
     @property
     def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.content, policy=email.policy.default)  # type: ignore[misc]
-            for e in self.received
-        ]
+        return [parse(e.content) for e in self.received]
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]

@@ -4,12 +4,13 @@ renderer asks for exists."""
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from notifiers.catalog import Catalog, load_catalog, placeholders
-from notifiers.context import FIELDS
+from notifiers.context import FIELDS, Labels
 from tracker.changes import ChangeKind
 from tracker.digest import Language
 from tracker.errors import ConfigError
@@ -113,3 +114,10 @@ def test_plural_forms() -> None:
     assert ENGLISH.plural("time.hours", 3) == "3 hours ago"
     assert CATALOGS[Language.ES].plural("time.days", 1) == "hace 1 día"
     assert CATALOGS[Language.KO].plural("time.days", 4) == "4일 전"
+
+
+def test_every_label_and_view_field_reaches_a_template() -> None:
+    templates = "".join((NOTIFIERS / "templates" / name).read_text(encoding="utf-8")
+                        for name in ("digest.html.j2", "digest.txt.j2"))
+    for label in fields(Labels):
+        assert f"view.labels.{label.name}" in templates, label.name

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -17,6 +15,7 @@ from notifiers.email import SUBJECT_LIMIT, build_message, mail_domain, message_i
 from notifiers.links import links_for
 from notifiers.render import render
 from tests.notifiers.digests import HOSTILE_TITLES, digest, item, recipient
+from tests.notifiers.mail import body, parse
 from tracker.digest import Digest, DigestKind, Language
 from tracker.errors import ConfigError
 from tracker.settings import MailSettings, Settings
@@ -43,9 +42,7 @@ def raw(d: Digest | None = None, *, public_url: str = "https://tracker.example.o
 
 def message(d: Digest | None = None, **kwargs: Any) -> EmailMessage:
     """What a receiver sees: the bytes, parsed again."""
-    parsed = email.message_from_bytes(raw(d, **kwargs), policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+    return parse(raw(d, **kwargs))
 
 
 def test_structure_is_multipart_alternative_text_then_html() -> None:
@@ -54,8 +51,8 @@ def test_structure_is_multipart_alternative_text_then_html() -> None:
     parts = [p.get_content_type() for p in parsed.iter_parts()]
     assert parts == ["text/plain", "text/html"]
     assert all(p.get_content_charset() == "utf-8" for p in parsed.iter_parts())
-    assert "Driver privilege cards" in parsed.get_body(("plain",)).get_content()
-    assert "<html lang=\"en\"" in parsed.get_body(("html",)).get_content()
+    assert "Driver privilege cards" in body(parsed, "plain")
+    assert "<html lang=\"en\"" in body(parsed, "html")
 
 
 def test_headers() -> None:
@@ -133,6 +130,19 @@ def test_subject_is_one_capped_line() -> None:
     subject = str(built["Subject"])
     assert len(subject) <= SUBJECT_LIMIT and subject.endswith("…")
     assert "\r" not in subject and "\n" not in subject and "Bcc" not in subject
+
+
+@pytest.mark.parametrize("subject", [
+    "Ahora sigue Congreso de EE. UU. (todos los proyectos de ley): situación actual",
+    "법안 알림: US HR 101 발의된 원 본회의 통과 외 3건 · ‘언어 접근권’ 주제 · 미국 연방 의회 · "
+    "버지니아 · 텍사스 · 일리노이",
+    "Alerta legislativa: VA HB 1211: Aprobado en la cámara de origen (y 12 proyectos más) — "
+    "«Licencias de conducir» Pensilvania Nueva York",
+])
+def test_long_non_ascii_subjects_arrive_unchanged(subject: str) -> None:
+    rendered = replace(render(digest(), settings=settings(), links=None), subject=subject)
+    built = build_message(digest(), rendered, mail_from="a@example.org", links=None, now=NOW)
+    assert parse(built.as_bytes())["Subject"] == subject
 
 
 @pytest.mark.parametrize("address", ["a@b.example\r\nBcc: c@d", "Ana <a@b.example>",

@@ -21,6 +21,7 @@ from notifiers.transport import (
 )
 from tests.notifiers.queueing import KEY, QUEUED_AT, SETTINGS, Marks, queue_digests, rows
 from tracker.errors import DigestConflict
+from tracker.storage import outbox_repo
 from tracker.storage.repository import Repository
 
 NOW = QUEUED_AT + timedelta(minutes=1)
@@ -207,3 +208,17 @@ def test_retry_policy_refuses_nonsense(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must be"):
         RetryPolicy(**bad)  # type: ignore[arg-type]
 
+
+
+def test_concurrent_senders_never_claim_the_same_row(repo: Repository) -> None:
+    """Two senders on PostgreSQL: rows one has locked are skipped by the other."""
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers: a second sender waits instead")
+    queue_digests(repo, 3)
+    with repo.write() as first:
+        mine = outbox_repo.claim_due(first, now=NOW, stale_before=NOW, limit=2)
+        with repo.write() as second:
+            theirs = outbox_repo.claim_due(second, now=NOW, stale_before=NOW, limit=2)
+    assert len(mine) == 2 and len(theirs) == 1
+    assert {m.id for m in mine}.isdisjoint(t.id for t in theirs)
+    assert statuses(repo) == [("sending", 1)] * 3

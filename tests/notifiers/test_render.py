@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jinja2 import UndefinedError
 from lxml import html as lxml_html
 
 from notifiers.catalog import load_catalog
-from notifiers.context import bill_label, build_view
+from notifiers.context import ItemView, bill_label, build_view
 from notifiers.links import DigestLinks, links_for
-from notifiers.render import Rendered, environment, render
+from notifiers.render import HTML_BUDGET, Rendered, environment, render
 from tests.notifiers.digests import (
     END,
     HOSTILE_TITLE,
@@ -25,7 +27,16 @@ from tests.notifiers.digests import (
     topic_reason,
 )
 from tracker.changes import ChangeKind
-from tracker.digest import ChangeLine, DigestKind, Frequency, Freshness, Language
+from tracker.digest import (
+    ChangeLine,
+    Digest,
+    DigestItem,
+    DigestKind,
+    Frequency,
+    Freshness,
+    Language,
+    MatchedTerm,
+)
 from tracker.models import Stage
 from tracker.settings import MailSettings, Settings
 from tracker.topics import Term, Topic, TopicNames
@@ -39,12 +50,12 @@ SETTINGS = Settings(config_dir=Path("."), database_url="", sources={}, topics=(T
 KEY = b"k" * 32
 
 
-def links(d: object) -> DigestLinks:
-    return links_for(d, mail=SETTINGS.mail, key=KEY, issued=END.date())  # type: ignore[arg-type]
+def links(d: Digest) -> DigestLinks:
+    return links_for(d, mail=SETTINGS.mail, key=KEY, issued=END.date())
 
 
-def rendered(language: Language = Language.EN, *items: object, **kwargs: object) -> Rendered:
-    d = digest(*items, language=language, **kwargs)  # type: ignore[arg-type]
+def rendered(language: Language = Language.EN, *items: DigestItem, **kwargs: Any) -> Rendered:
+    d = digest(*items, language=language, **kwargs)
     return render(d, settings=SETTINGS, links=links(d))
 
 
@@ -121,6 +132,18 @@ def test_why_lines_for_bill_topic_and_jurisdiction() -> None:
     assert "‘운전면허’ 주제를 팔로우하고 계셔서" in ko and "제목의 ‘driver privilege card’" in ko
 
 
+def test_a_term_found_in_several_fields_is_named_once() -> None:
+    reason = replace(topic_reason(), matched=(
+        MatchedTerm("language access", "title"), MatchedTerm("language access", "summary"),
+        MatchedTerm("language access", "subjects"), MatchedTerm("interpret*", "action"),
+    ))
+    text = rendered(Language.EN, item(reasons=(reason,))).text
+    assert ("it matched “language access” in the title, summary, subjects, “interpret*” in the "
+            "action text.") in text
+    es = rendered(Language.ES, item(reasons=(reason,))).text
+    assert "«language access» en el título, el resumen, las materias" in es
+
+
 def test_stage_progress_ladder_and_side_stages() -> None:
     reported = build(item(stage=Stage.REPORTED, changes=()))
     states = [s.state for s in reported.steps]
@@ -132,12 +155,12 @@ def test_stage_progress_ladder_and_side_stages() -> None:
     enacted = build(item(stage=Stage.ENACTED, changes=()))
     assert [s.state for s in enacted.steps][-1] == "current"
     html = rendered(Language.EN, item(stage=Stage.REPORTED, changes=())).html
-    assert html.count('class="step step-done"') == 2
-    assert html.count('class="step step-current"') == 1
+    assert html.count('class="s done"') == 2
+    assert html.count('class="s current"') == 1
 
 
-def build(one: object, language: Language = Language.EN) -> object:
-    view = build_view(digest(one, language=language), catalog=load_catalog(language),  # type: ignore[arg-type]
+def build(one: DigestItem, language: Language = Language.EN) -> ItemView:
+    view = build_view(digest(one, language=language), catalog=load_catalog(language),
                       links=None, public_url="https://x.example", topic_names={})
     return view.groups[0].items[0]
 
@@ -208,10 +231,19 @@ def test_footer_links_and_stop_following_each_subscription() -> None:
     link_set = links(d)
     assert link_set.manage in hrefs and link_set.unsubscribe in hrefs
     assert set(link_set.per_subscription.values()) <= set(hrefs)
-    assert "Stop following VA HB 1211" in r.text
+    assert f"Unsubscribe from all: {link_set.unsubscribe}" in r.text
+    assert "Stop following VA HB 1211: " in r.text
     assert "Stop following the topic “Driver's licenses”" in r.text
+
+
+def test_a_digest_of_one_subscription_unsubscribes_from_that_one() -> None:
     single = digest(item(reasons=(bill_reason(11),)))
-    assert "Stop following" not in render(single, settings=SETTINGS, links=links(single)).text
+    link_set = links(single)
+    assert link_set.only_subscription == 11
+    assert link_set.unsubscribe == link_set.per_subscription[11]
+    text = render(single, settings=SETTINGS, links=link_set).text
+    assert f"Stop following VA HB 1211: {link_set.unsubscribe}" in text
+    assert "Unsubscribe from all" not in text and "Stop following one of these" not in text
 
 
 def test_operator_digest_has_no_unsubscribe_links() -> None:
@@ -299,12 +331,11 @@ def test_css_is_inlined_without_remote_stylesheets_and_media_rules_kept() -> Non
 
 def test_templates_are_strict_and_html_only_is_autoescaped() -> None:
     env = environment()
-    from jinja2 import UndefinedError
-
     with pytest.raises(UndefinedError):
         env.get_template("digest.txt.j2").render()
-    assert env.get_template("digest.html.j2").environment.autoescape("digest.html.j2")
-    assert not env.autoescape("digest.txt.j2")  # type: ignore[operator]
+    autoescape = env.autoescape
+    assert callable(autoescape)
+    assert autoescape("digest.html.j2") and not autoescape("digest.txt.j2")
 
 
 def test_bill_label() -> None:
@@ -323,3 +354,29 @@ def test_recipient_timezone_shapes_dates() -> None:
     assert "Dec 2, 2026" in text  # 02:00 UTC+9 on the next day
     bad_zone = replace(digest(), recipient=recipient(timezone="Mars/Olympus"))
     assert "UTC" in render(bad_zone, settings=SETTINGS, links=None).text
+
+
+def test_a_long_digest_stays_under_the_clipping_size_with_every_bill_listed() -> None:
+    many = tuple(item(f"HB {n}", title=f"Bill number {n}") for n in range(1, 101))
+    d = digest(*many)
+    r = render(d, settings=SETTINGS, links=links(d))
+    assert len(r.html.encode()) <= HTML_BUDGET
+    root = page(r)
+    shown = root.text_content()
+    briefs = root.find_class("brief-item")
+    assert 0 < len(briefs) < 100
+    full = [e.text_content() for e in root.find_class("bill")]
+    brief = [li.find("strong").text_content() for li in briefs]
+    assert full + brief == [f"VA HB {n}" for n in range(1, 101)], "every bill, in order"
+    assert all("You are seeing this because" in b.text_content() for b in briefs)
+    assert f"the last {len(briefs)} bills are listed briefly" in shown
+    assert "unsubscribe" in r.html, "the footer made it"
+    assert r.text.count("Read third time and passed House") == 100, "the text part has it all"
+
+
+def test_a_digest_that_fits_is_all_in_full() -> None:
+    d = digest(*(item(f"HB {n}") for n in range(1, 4)))
+    r = render(d, settings=SETTINGS, links=links(d))
+    assert page(r).find_class("brief-item") == [] and "listed briefly" not in r.html
+    tight = render(d, settings=SETTINGS, links=links(d), html_budget=12_000)
+    assert len(page(tight).find_class("brief-item")) >= 1

@@ -4,7 +4,6 @@ between the server's acceptance and the ``sent`` mark. Received mail is parsed a
 
 from __future__ import annotations
 
-import email.policy
 import ssl
 import time
 from collections.abc import Iterator
@@ -15,8 +14,9 @@ from email.message import EmailMessage
 import pytest
 
 from notifiers.outbox import DEFERRED, FAILED, SENT, WAITING, RetryPolicy, send_pending
-from notifiers.smtp import SmtpTransport
+from notifiers.smtp import SmtpTransport, crlf
 from notifiers.transport import Outgoing
+from tests.notifiers.mail import body, parse
 from tests.notifiers.queueing import LANGUAGES, QUEUED_AT, queue_digests, rows
 from tests.notifiers.smtp_server import PASSWORD, USER, Server
 from tracker.settings import MailSettings
@@ -26,9 +26,12 @@ NOW = QUEUED_AT + timedelta(minutes=1)
 LATER = NOW + timedelta(hours=1)
 
 
-def plain(server: Server, **kwargs: object) -> SmtpTransport:
+def plain(server: Server, *, tls: str = "none", user: str | None = None,
+          password: str | None = None, ssl_context: ssl.SSLContext | None = None
+          ) -> SmtpTransport:
     return SmtpTransport(host=server.host, port=server.port, timeout=2.0,
-                         helo="tracker.example.org", **kwargs)  # type: ignore[arg-type]
+                         helo="tracker.example.org", tls=tls, user=user, password=password,
+                         ssl_context=ssl_context)
 
 
 def check_received(message: EmailMessage, *, language: str) -> None:
@@ -42,7 +45,7 @@ def check_received(message: EmailMessage, *, language: str) -> None:
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Date"] is not None and message["Message-ID"].endswith("@tracker.example.org>")
     assert message["Content-Language"] == language
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = body(message, "html")
     assert f'<html lang="{language}"' in html
 
 
@@ -80,8 +83,8 @@ def test_plain_smtp_delivers_well_formed_digests(repo: Repository, smtp_server: 
     for index, message in enumerate(received):
         check_received(message, language=LANGUAGES[index].value)
     assert [e.mail_from for e in smtp_server.sink.received] == ["alerts@tracker.example.org"] * 3
-    assert "원문 제목(영어)" in received[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Qué cambió" in received[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "원문 제목(영어)" in body(received[1], "plain")
+    assert "Qué cambió" in body(received[2], "plain")
 
 
 def test_starttls_and_auth(repo: Repository, starttls_server: Server,
@@ -240,6 +243,25 @@ def test_received_bytes_parse_with_the_default_policy(repo: Repository,
                                                       smtp_server: Server) -> None:
     queue_digests(repo, 1)
     send_pending(repo, plain(smtp_server), now=NOW)
-    raw = smtp_server.sink.received[0].content
-    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    parsed = parse(smtp_server.sink.received[0].content)
     assert parsed.defects == [] and all(p.defects == [] for p in parsed.walk())
+
+
+def test_bare_line_feeds_are_sent_as_crlf(smtp_server: Server) -> None:
+    assert crlf(b"a\nb\r\nc\rd\n") == b"a\r\nb\r\nc\r\nd\r\n"
+    raw = b"Subject: source down\nFrom: alerts@example.org\n\nline one\nline two\n"
+    lf_message = Outgoing(digest_key="operator:1", message_id="<1@example.org>",
+                          sender="alerts@example.org", recipient="ops@example.org", raw=raw,
+                          created_at=QUEUED_AT)
+    with plain(smtp_server).connect() as connection:
+        connection.send(lf_message)
+    (envelope,) = smtp_server.sink.received
+    assert parse(envelope.content)["Subject"] == "source down"
+    assert body_lines(envelope.original_content) == [b"line one", b"line two"]
+
+
+def body_lines(raw: bytes) -> list[bytes]:
+    """The body lines as they crossed the wire; every line end was CRLF."""
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    assert b"\n" not in head.replace(b"\r\n", b"")
+    return [line for line in payload.split(b"\r\n") if line]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,13 +23,17 @@ from requests import PreparedRequest
 
 from scrapers.legiscan import Legiscan
 from tests.builders import action, record
-from tests.conftest import PROJECT_FIXTURES, shared
+from tests.cli_helpers import run_cli
+from tests.conftest import PROJECT_FIXTURES, REPO, shared
+from tracker.errors import FetchError, ParseError, SourceError
 from tracker.http import HttpClient
 from tracker.ledger import DatabaseLedger
 from tracker.models import ActionClass, BillKey, Stage
 from tracker.normalize import normalize
 from tracker.pipeline import Pipeline, RunReport
+from tracker.records import BillRef
 from tracker.settings import Settings, SourceSettings
+from tracker.source import QueryUsage, SourceContext
 from tracker.storage.repository import EventFilter, Repository
 
 BASE = "http://legiscan.test"
@@ -65,6 +69,7 @@ class FakeLegiscan:
         }
         self.calls: list[dict[str, str]] = []
         self.on_masterlist: list[Any] = []
+        self.failing: dict[str, int] = {}  # bill id -> the HTTP status it answers with
 
     def serve(self, rsps: responses.RequestsMock) -> None:
         rsps.add_callback(responses.GET, f"{BASE}/", callback=self._answer)
@@ -81,6 +86,8 @@ class FakeLegiscan:
                 return 200, {}, json.dumps(self.masterlist).encode()
             return 200, {}, (PROJECT_FIXTURES / "legiscan" / "error-unknown-session.json"
                              ).read_bytes()
+        if query["id"] in self.failing:
+            return self.failing[query["id"]], {}, b"busy"
         return 200, {}, self.bills[query["id"]]
 
     def ops(self) -> list[str]:
@@ -278,16 +285,6 @@ def test_a_keyless_poll_fails_with_the_variable_to_set(
     assert upstream.calls == []
 
 
-def test_a_key_with_control_characters_is_refused_without_echoing_it(
-    repo: Repository, tmp_path: Path, upstream: FakeLegiscan
-) -> None:
-    report = make_pipeline(repo, tmp_path, environ={"LEGISCAN_API_KEY": "ab\r\nX-Evil: 1"}
-                           ).poll("legiscan")
-    assert report.error == ("legiscan: the API key in LEGISCAN_API_KEY holds spaces or control "
-                            "characters")
-    assert upstream.calls == []
-
-
 def test_the_key_is_never_stored_or_logged(
     pipeline: Pipeline, repo: Repository, upstream: FakeLegiscan,
     caplog: pytest.LogCaptureFixture,
@@ -302,29 +299,96 @@ def test_the_key_is_never_stored_or_logged(
     assert KEY not in report.summary_line()
 
 
-def test_a_masterlist_error_fails_the_poll_naming_it(
-    repo: Repository, tmp_path: Path, upstream: FakeLegiscan
+# -- the source alone (no database): a ledger and fetch state in memory -----------------------
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.used = 0
+
+    def usage(self) -> QueryUsage:
+        return QueryUsage(month=date(2026, 12, 1), used=self.used, as_of=START)
+
+    def spend(self, requests: int) -> QueryUsage:
+        self.used += requests
+        return self.usage()
+
+
+class NoState:
+    def get(self, url: str) -> None:
+        return None
+
+    def lastmods(self, *, prefix: str) -> dict[str, str]:
+        return {}
+
+    def body(self, url: str) -> None:
+        return None
+
+
+def source(
+    *, sessions: tuple[str, ...] = (SESSION,), key: str = KEY, retries: int = 0
+) -> Legiscan:
+    settings = SourceSettings(name="legiscan", base_url=BASE, sessions=sessions,
+                              key_env=("LEGISCAN_API_KEY",))
+    http = HttpClient(user_agent="test", min_interval=0, retries=retries, backoff_factor=0,
+                      sleep=lambda s: None)
+    return Legiscan(SourceContext(settings=settings, http=http, state=NoState(),
+                                  environ={"LEGISCAN_API_KEY": key}, ledger=MemoryLedger()))
+
+
+def test_a_masterlist_error_fails_the_poll_naming_it(upstream: FakeLegiscan) -> None:
+    with pytest.raises(ParseError) as caught:
+        list(source(sessions=("999",)).discover(since=None))
+    assert str(caught.value) == (f"{BASE}/?op=getMasterListRaw&id=999: LegiScan answered "
+                                 "ERROR: Unknown session id")
+
+
+def test_a_state_code_polls_its_current_session(upstream: FakeLegiscan) -> None:
+    refs = list(source(sessions=("ak",)).discover(since=None))
+    assert upstream.ops() == ["getMasterListRaw:AK"]
+    assert [(r.url, r.session, r.hint) for r in refs] == [
+        (f"{BASE}/?op=getBill&id=230084", SESSION, "HB1"),
+        (f"{BASE}/?op=getBill&id=230085", SESSION, "HB2"),
+        (f"{BASE}/?op=getBill&id=230086", SESSION, "HB3"),
+    ]
+
+
+def test_a_session_entry_of_neither_kind_is_refused(upstream: FakeLegiscan) -> None:
+    with pytest.raises(SourceError) as caught:
+        list(source(sessions=("AK:2011",)).discover(since=None))
+    assert str(caught.value) == ("legiscan: sessions: 'AK:2011' is neither a LegiScan session id "
+                                 "(e.g. \"2172\") nor a state code (e.g. \"TX\")")
+    assert upstream.calls == []
+
+
+def test_a_key_with_control_characters_is_refused_without_echoing_it(
+    upstream: FakeLegiscan,
 ) -> None:
-    report = make_pipeline(repo, tmp_path, sessions=("999",)).poll("legiscan")
-    assert report.status == "failed"
-    assert report.error == (f"{BASE}/?op=getMasterListRaw&id=999: LegiScan answered ERROR: "
-                            "Unknown session id")
+    with pytest.raises(SourceError) as caught:
+        list(source(key="ab\r\nX-Evil: 1").discover(since=None))
+    assert str(caught.value) == ("legiscan: the API key in LEGISCAN_API_KEY holds spaces or "
+                                 "control characters")
+    assert upstream.calls == []
 
 
-def test_a_state_code_polls_its_current_session(
-    repo: Repository, tmp_path: Path, upstream: FakeLegiscan
-) -> None:
-    ok(make_pipeline(repo, tmp_path, sessions=("ak",)).poll("legiscan"))
-    assert upstream.ops()[0] == "getMasterListRaw:AK"
-    assert len(stages(repo)) == 3
+def test_every_request_is_counted_in_the_ledger(upstream: FakeLegiscan) -> None:
+    legiscan = source()
+    refs = [r for r in legiscan.discover(since=None) if isinstance(r, BillRef)]
+    for ref in refs:
+        legiscan.fetch(ref)
+    assert legiscan.context.ledger is not None
+    assert legiscan.context.ledger.usage().used == 4 == len(upstream.calls)
 
 
-def test_a_session_entry_of_neither_kind_is_refused(
-    repo: Repository, tmp_path: Path, upstream: FakeLegiscan
-) -> None:
-    report = make_pipeline(repo, tmp_path, sessions=("AK:2011",)).poll("legiscan")
-    assert report.error == ("legiscan: sessions: 'AK:2011' is neither a LegiScan session id "
-                            "(e.g. \"2172\") nor a state code (e.g. \"TX\")")
+def test_a_failed_request_is_counted_with_its_retries(upstream: FakeLegiscan) -> None:
+    upstream.failing["230084"] = 503
+    legiscan = source(retries=2)
+    ref = next(r for r in legiscan.discover(since=None) if isinstance(r, BillRef))
+    with pytest.raises(FetchError, match=r"^503 Service Unavailable from http://legiscan\.test/ "
+                                         r"after 2 retries$"):
+        legiscan.fetch(ref)
+    assert legiscan.context.ledger is not None
+    assert legiscan.context.ledger.usage().used == 1 + 3 == len(upstream.calls)
 
 
 def test_a_bill_stored_by_another_source_is_left_to_it(
@@ -376,3 +440,29 @@ def test_the_ledger_counts_per_source_and_month_across_instances(repo: Repositor
             "SELECT source, month, used FROM api_budget ORDER BY source, month")).all()
     assert [tuple(r) for r in rows] == [
         ("legiscan", "2026-12", 5), ("legiscan", "2027-01", 1), ("openstates", "2026-12", 7)]
+
+
+# ----------------------------------------------------------------------------------------------
+# tracker sources, with the shipped configuration
+# ----------------------------------------------------------------------------------------------
+
+
+def test_tracker_sources_says_which_key_each_keyed_source_lacks(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TRACKER_CONFIG", str(REPO / "config"))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    for name in ("LEGISCAN_API_KEY", "OPENSTATES_API_KEY", "CONGRESS_API_KEY",
+                 "DATA_GOV_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_GOV_API_KEY", "set-but-never-shown")
+    outcome = run_cli(capsys, "sources", "-f", "json")
+    assert outcome.code == 0, outcome.err
+    rows = {row["name"]: row for row in map(json.loads, outcome.lines())}
+    assert {name: (rows[name]["enabled"], rows[name]["note"])
+            for name in ("legiscan", "openstates", "us-congress")} == {
+        "legiscan": (False, "disabled: no API key; set LEGISCAN_API_KEY"),
+        "openstates": (False, "disabled: no API key; set OPENSTATES_API_KEY"),
+        "us-congress": (False, "key set"),  # and still off until sources.toml enables it
+    }  # fmt: skip
+    assert "set-but-never-shown" not in outcome.out

@@ -528,6 +528,15 @@ def test_feed_gives_each_changed_bill_once_and_skips_what_is_stored() -> None:
     assert all(KEY not in r.url for r in refs)
 
 
+def test_a_clock_that_went_back_asks_for_nothing_and_keeps_the_cursor() -> None:
+    # 01:20 EST, half an hour after a poll at 01:50 EDT stored "01:50" (November 2, 2025).
+    state = DictState({CURSOR: Validators(lastmod="2025-11-02T01:50:00")})
+    source = make_source(state)
+    source.clock = lambda: datetime.fromisoformat("2025-11-02T06:20:00+00:00")
+    with responses.RequestsMock():  # any request would fail the test
+        assert list(source.discover(since=None)) == []
+
+
 def test_feed_is_paged_with_one_based_offsets() -> None:
     first = feed([("S1234", 2025, "2025-05-06T13:00:00")], total=1001, offset=1)
     # The first page claims 1..1 of 1001 items: the next page starts right after it.

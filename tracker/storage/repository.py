@@ -189,10 +189,13 @@ def _action_columns(
     }
 
 
-_BILLS = BillRow.__table__
+# Declarative classes type ``__table__`` as a FromClause; these are Tables.
+_BILLS: sa.Table = BillRow.__table__  # type: ignore[assignment]
+_ACTIONS: sa.Table = ActionRow.__table__  # type: ignore[assignment]
+_EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
 _INSERT_BILL = _BILLS.insert().returning(_BILLS.c.id)
-_INSERT_ACTION = ActionRow.__table__.insert()
-_INSERT_EVENT = EventRow.__table__.insert()
+_INSERT_ACTION = _ACTIONS.insert()
+_INSERT_EVENT = _EVENTS.insert()
 
 
 # --- the repository ---------------------------------------------------------------------------

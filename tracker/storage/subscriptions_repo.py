@@ -465,20 +465,24 @@ def insert_deliveries(
 def pending_deliveries(session: Session, *, subscriber_ids: Iterable[int]) -> list[PendingDelivery]:
     """Deliveries of these subscribers that no digest took yet, oldest event first."""
     found: list[PendingDelivery] = []
+    # Columns, not ORM entities: a weekly digest of a whole state can hold many thousands.
+    columns = (DeliveryRow.subscriber_id, DeliveryRow.event_id, EventRow.bill_id, EventRow.kind,
+               EventRow.detected_at, EventRow.details, DeliveryRow.subscription_ids,
+               DeliveryRow.reasons)
     for chunk in _chunks(sorted(set(subscriber_ids))):
         rows = session.execute(
-            sa.select(DeliveryRow, EventRow)
+            sa.select(*columns)
             .join(EventRow, EventRow.id == DeliveryRow.event_id)
             .where(DeliveryRow.subscriber_id.in_(chunk), DeliveryRow.status == "pending")
             .order_by(DeliveryRow.event_id)
         )
         found.extend(
             PendingDelivery(
-                subscriber_id=d.subscriber_id, event_id=d.event_id, bill_id=e.bill_id,
-                kind=e.kind, detected_at=e.detected_at, details=dict(e.details),
-                subscription_ids=tuple(d.subscription_ids), reasons=tuple(d.reasons),
+                subscriber_id=subscriber, event_id=event, bill_id=bill, kind=kind,
+                detected_at=detected, details=details, subscription_ids=tuple(ids),
+                reasons=tuple(reasons),
             )
-            for d, e in rows
+            for subscriber, event, bill, kind, detected, details, ids, reasons in rows
         )
     found.sort(key=lambda p: (p.subscriber_id, p.event_id))
     return found
@@ -498,7 +502,12 @@ def bill_summaries(session: Session, bill_ids: Iterable[int]) -> dict[int, BillS
         for bill_id, day, position, text in actions:
             if bill_id not in latest or (day, position) > latest[bill_id][:2]:
                 latest[bill_id] = (day, position, text)
-        for row in session.execute(sa.select(BillRow).where(BillRow.id.in_(chunk))).scalars():
+        bills = session.execute(
+            sa.select(BillRow.id, BillRow.key, BillRow.jurisdiction, BillRow.identifier,
+                      BillRow.title, BillRow.stage, BillRow.url, BillRow.last_action_date)
+            .where(BillRow.id.in_(chunk))
+        )
+        for row in bills:
             summaries[row.id] = BillSummary(
                 id=row.id, key=row.key, jurisdiction=row.jurisdiction, identifier=row.identifier,
                 title=row.title, stage=row.stage, url=row.url,

@@ -327,3 +327,32 @@ class ApiBudgetRow(Base):
     month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
     used: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
+
+
+class StaffRow(Base):
+    """A staff member of the web app (``tracker staff add``): sees ``/admin``. An empty
+    ``affiliate`` sees every affiliate's subscribers; otherwise only that affiliate's."""
+
+    __tablename__ = "staff"
+
+    email: Mapped[str] = mapped_column(sa.String(320), primary_key=True)
+    affiliate: Mapped[str] = mapped_column(sa.String(100), default="")
+    added_at: Mapped[datetime]
+
+
+class SignInLinkRow(Base):
+    """One emailed sign-in link of the web app: one-time (``used_at``), expiring, and counted
+    per address and per client for rate limiting. Only a hash of the link's nonce is kept."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (
+        sa.Index("ix_sign_in_links_email_requested_at", "email", "requested_at"),
+        sa.Index("ix_sign_in_links_client_requested_at", "client", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    nonce_hash: Mapped[str] = mapped_column(sa.String(64))
+    client: Mapped[str] = mapped_column(sa.String(64))
+    requested_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
