@@ -179,6 +179,12 @@ def run(
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     log.info("database %s ready; sources from %s", redact_database(settings.database_url),
              config_file(settings.config_dir, "sources.toml"))
+    # subscribers.toml is synced on start (CLI-made subscriptions are left alone).
+    from datetime import UTC, datetime
+
+    from tracker.subscriber_config import sync_subscribers
+
+    log.info("%s", sync_subscribers(repo, settings, now=datetime.now(UTC)).summary_line())
     service = Service(
         settings=settings, repo=repo, registry=REGISTRY, holder=process_holder(),
         build_pipeline=lambda: build_pipeline(settings=settings, repo=repo), options=options,

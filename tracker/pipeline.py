@@ -7,6 +7,11 @@ Guarantees:
 * The cursor only moves past what was stored: a document's validators (and a discovery
   group's checkpoint) are written in the same transaction as its bills, or after every bill
   of the group was stored; a failed document is fetched again on the next poll.
+* Documents are stored in batches (up to ``BATCH_BILLS`` bills or ``BATCH_DOCUMENTS``
+  documents, or ``BATCH_SECONDS`` of waiting), one transaction per batch; a batch the
+  database refuses is stored again document by document, bill by bill, so one bad bill
+  costs only itself. A process killed mid-poll loses at most the batch in hand, whose
+  documents are fetched again next time.
 * The first poll of a session is a baseline: its events are stored with ``baseline`` set, so
   digests do not flood a new install with every bill of a session.
 * A run that cannot discover at all, or that finds nothing where an active session must have
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,6 +143,48 @@ class _StateView:
             return self._repo.fetch_body(session, url)
 
 
+#: A batch of parsed documents is stored once it holds this many bills or documents, or once
+#: its first document has waited this long (a slow source still stores as it goes).
+BATCH_BILLS = 500
+BATCH_DOCUMENTS = 200
+BATCH_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """One fetched document, its normalized bills, and whether its cursor may move."""
+
+    fetched: Fetched
+    bills: list[Bill]
+    keep_cursor: bool
+
+
+@dataclass
+class _Batch:
+    """Parsed documents waiting to be stored together, in one transaction."""
+
+    documents: list[_Parsed] = field(default_factory=list)
+    bills: int = 0
+    since: float = 0.0
+
+    def add(self, parsed: _Parsed) -> None:
+        if not self.documents:
+            self.since = time.monotonic()
+        self.documents.append(parsed)
+        self.bills += len(parsed.bills)
+
+    def full(self) -> bool:
+        return (
+            self.bills >= BATCH_BILLS
+            or len(self.documents) >= BATCH_DOCUMENTS
+            or time.monotonic() - self.since >= BATCH_SECONDS
+        )
+
+    def take(self) -> list[_Parsed]:
+        documents, self.documents, self.bills = self.documents, [], 0
+        return documents
+
+
 @dataclass
 class _Run:
     report: RunReport
@@ -146,6 +194,7 @@ class _Run:
     sessions_changed: set[str] = field(default_factory=set)
     failed_groups: set[str | None] = field(default_factory=set)
     stopped: bool = False
+    batch: _Batch = field(default_factory=lambda: _Batch())
 
 
 def utcnow() -> datetime:
@@ -229,34 +278,41 @@ class Pipeline:
     # -- the walk ---------------------------------------------------------------------------------
 
     def _walk(self, source: Source, run: _Run, stop: threading.Event | None) -> None:
-        for item in source.discover(since=self._last_success(source.info.name)):
-            if isinstance(item, Checkpoint):
-                self._checkpoint(source.info.name, item, run)
-                continue
-            if stop is not None and stop.is_set():
-                run.stopped = True
-                return
-            run.report.discovered += 1
-            try:
-                self._one_ref(source, item, run)
-            except RateLimited as exc:
-                self._fail(run, item, str(exc))
-                raise SourceError(
-                    f"rate limited until {exc.not_before:%Y-%m-%d %H:%M} UTC; stopped this poll",
-                    source=source.info.name,
-                ) from None
-            except (FetchError, ParseError) as exc:
-                self._fail(run, item, str(exc))
-            if self.progress:
-                self.progress(run.report)
+        name = source.info.name
+        try:
+            for item in source.discover(since=self._last_success(name)):
+                if isinstance(item, Checkpoint):
+                    self._flush(name, run)  # the checkpoint depends on what failed before it
+                    self._checkpoint(name, item, run)
+                    continue
+                if stop is not None and stop.is_set():
+                    run.stopped = True
+                    return
+                run.report.discovered += 1
+                try:
+                    self._one_ref(source, item, run)
+                except RateLimited as exc:
+                    self._fail(run, item, str(exc))
+                    raise SourceError(
+                        f"rate limited until {exc.not_before:%Y-%m-%d %H:%M} UTC; "
+                        "stopped this poll",
+                        source=name,
+                    ) from None
+                except (FetchError, ParseError) as exc:
+                    self._fail(run, item, str(exc))
+                if run.batch.full():
+                    self._flush(name, run)
+                if self.progress:
+                    self.progress(run.report)
+        finally:
+            # What was fetched and parsed is kept, whatever ended the walk.
+            self._flush(name, run)
 
     def _one_ref(self, source: Source, ref: BillRef, run: _Run) -> None:
         fetched = source.fetch(ref)
-        name = source.info.name
         if fetched.unchanged:
             run.report.unchanged += 1
-            with self.repo.write() as session:
-                self.repo.save_fetch_state(session, fetched.updates, source=name, now=self.clock())
+            run.batch.add(_Parsed(fetched, [], keep_cursor=True))
             return
         run.report.fetched += 1
         records = source.parse(fetched)
@@ -273,7 +329,47 @@ class Pipeline:
                     f"{record.document or ref.url}: {record.identifier}: {exc}",
                     bill=record.identifier,
                 )
-        self._store(name, fetched, bills, run, keep_cursor=not bad_bill)
+        run.batch.add(_Parsed(fetched, bills, keep_cursor=not bad_bill))
+
+    def _flush(self, name: str, run: _Run) -> None:
+        """Store the batch in one transaction: every bill, then each document's fetch state.
+
+        Should the database refuse any of it, nothing of the batch is kept and it is stored
+        again document by document, each bill in a savepoint of its own (``_store``): the bill
+        at fault is reported and every other one stored.
+        """
+        documents = run.batch.take()
+        if not documents:
+            return
+        bills = [bill for parsed in documents for bill in parsed.bills]
+        now = self.clock()
+        try:
+            with self.repo.write() as session:
+                results = self.repo.upsert_bills(
+                    session,
+                    bills,
+                    baseline=lambda bill: bill.key.session not in run.baselined,
+                    run_id=run.report.run_id,
+                    now=now,
+                    fill_only=run.fill_only,
+                )
+                if self.on_stored is not None:
+                    for result in results:
+                        self.on_stored(session, result)
+                kept = [parsed.fetched.updates for parsed in documents if parsed.keep_cursor]
+                self.repo.save_fetch_state(
+                    session, [update for updates in kept for update in updates], source=name,
+                    now=now,
+                )
+        except SQLAlchemyError as exc:
+            log.info("%s: a batch of %d bills was refused (%s); storing them one by one",
+                     name, len(bills), str(exc).splitlines()[0])
+            for parsed in documents:
+                self._store(name, parsed.fetched, parsed.bills, run,
+                            keep_cursor=parsed.keep_cursor)
+            return
+        for bill, result in zip(bills, results, strict=True):
+            self._count(run, bill, result)
 
     def _store(
         self, name: str, fetched: Fetched, bills: list[Bill], run: _Run, *, keep_cursor: bool

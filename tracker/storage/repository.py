@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tracker.changes import Change, ChangeKind, diff
@@ -193,9 +195,39 @@ def _action_columns(
 _BILLS: sa.Table = BillRow.__table__  # type: ignore[assignment]
 _ACTIONS: sa.Table = ActionRow.__table__  # type: ignore[assignment]
 _EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
-_INSERT_BILL = _BILLS.insert().returning(_BILLS.c.id)
+_FETCH_STATE: sa.Table = FetchStateRow.__table__  # type: ignore[assignment]
+_INSERT_BILLS = _BILLS.insert().returning(_BILLS.c.id, sort_by_parameter_order=True)
 _INSERT_ACTION = _ACTIONS.insert()
 _INSERT_EVENT = _EVENTS.insert()
+_STORED_HEADS = sa.select(
+    _BILLS.c.id, _BILLS.c.key, _BILLS.c.content_hash, _BILLS.c.source
+).where(_BILLS.c.key.in_(sa.bindparam("keys", expanding=True)))
+
+
+class _Head(NamedTuple):
+    """What deciding insert, update or noop needs of a stored bill."""
+
+    id: int
+    content_hash: str
+    source: str
+
+
+def _event_columns(
+    bill_id: int, changes: Iterable[Change], *, baseline: bool, run_id: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "bill_id": bill_id,
+            "kind": change.kind.value,
+            "detected_at": now,
+            "baseline": baseline,
+            "action_uid": change.action_uid,
+            "run_id": run_id,
+            "details": change.details,
+        }
+        for change in changes
+    ]
 
 
 # --- the repository ---------------------------------------------------------------------------
@@ -302,44 +334,107 @@ class Repository:
         that takes over a bill first filled in by another records the switch as baseline
         events, so the two sources' different wordings do not alert anyone.
         """
-        digest = content_hash(bill)
-        found = session.execute(
-            sa.select(BillRow.id, BillRow.content_hash, BillRow.source)
-            .where(BillRow.key == str(bill.key))
-        ).first()
-        if found is None:
-            return self._insert(session, bill, digest=digest, baseline=baseline, run_id=run_id,
-                                now=now)
-        bill_id, stored_hash, stored_source = found
-        if stored_source != bill.source:
+        (result,) = self.upsert_bills(
+            session, [bill], baseline=lambda _: baseline, run_id=run_id, now=now,
+            fill_only=fill_only,
+        )
+        return result
+
+    def upsert_bills(
+        self, session: Session, bills: Sequence[Bill], *, baseline: Callable[[Bill], bool],
+        run_id: int | None, now: datetime, fill_only: bool = False,
+    ) -> list[UpsertResult]:
+        """:meth:`upsert_bill` for each of ``bills`` in turn (``baseline(bill)`` says whether
+        its events are baseline), with a few statements for the whole batch: one lookup of
+        the stored bills, and the new bills, their actions and events inserted together.
+        The results come in the order of ``bills``; a key given twice is stored as if the
+        two came one after the other."""
+        digests = [content_hash(bill) for bill in bills]
+        heads = self._stored_heads(session, [str(bill.key) for bill in bills])
+        results: list[UpsertResult | None] = [None] * len(bills)
+        fresh: list[int] = []
+        again: list[int] = []
+        for position, bill in enumerate(bills):
+            key = str(bill.key)
+            if key in heads:
+                again.append(position)
+            else:
+                fresh.append(position)
+                heads[key] = None  # a second copy in this batch finds the first stored
+        inserted = self._insert_new(
+            session, [(bills[i], digests[i], baseline(bills[i])) for i in fresh],
+            run_id=run_id, now=now,
+        )
+        for position, result in zip(fresh, inserted, strict=True):
+            results[position] = result
+        for position in again:
+            bill, head = bills[position], heads[str(bills[position].key)]
+            if head is None:
+                head = self._stored_heads(session, [str(bill.key)])[str(bill.key)]
+            assert head is not None  # stored above or before this batch
+            results[position] = self._upsert_stored(
+                session, bill, head, digest=digests[position], baseline=baseline(bill),
+                run_id=run_id, now=now, fill_only=fill_only,
+            )
+        return [result for result in results if result is not None]
+
+    def _stored_heads(self, session: Session, keys: Sequence[str]) -> dict[str, _Head | None]:
+        """``key -> (id, content hash, source)`` of the stored bills among ``keys``."""
+        heads: dict[str, _Head | None] = {}
+        unique = sorted(set(keys))
+        # Bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement.
+        for start in range(0, len(unique), 500):
+            for bill_id, key, stored_hash, source in session.execute(
+                _STORED_HEADS, {"keys": unique[start:start + 500]}
+            ):
+                heads[key] = _Head(bill_id, stored_hash, source)
+        return heads
+
+    def _upsert_stored(
+        self, session: Session, bill: Bill, head: _Head, *, digest: str, baseline: bool,
+        run_id: int | None, now: datetime, fill_only: bool,
+    ) -> UpsertResult:
+        if head.source != bill.source:
             if fill_only:
-                return UpsertResult("skipped", bill_id, None, bill)
+                return UpsertResult("skipped", head.id, None, bill)
             baseline = True
-        if stored_hash == digest:
-            return UpsertResult("noop", bill_id, None, bill)
-        return self._update(session, bill_id, bill, digest=digest, baseline=baseline,
+        if head.content_hash == digest:
+            return UpsertResult("noop", head.id, None, bill)
+        return self._update(session, head.id, bill, digest=digest, baseline=baseline,
                             run_id=run_id, now=now)
 
-    def _insert(
-        self, session: Session, bill: Bill, *, digest: str, baseline: bool, run_id: int | None,
+    def _insert_new(
+        self, session: Session, new: Sequence[tuple[Bill, str, bool]], *, run_id: int | None,
         now: datetime,
-    ) -> UpsertResult:
-        columns = _bill_columns(bill, digest=digest, now=now) | {"first_seen_at": now}
+    ) -> list[UpsertResult]:
+        """Insert ``(bill, content hash, baseline)`` bills none of which is stored yet."""
+        if not new:
+            return []
         # Core statements on the tables, with parameters apart from the statement: compiled
-        # once and cached (``insert().values(**row)`` compiled anew per bill, and the ORM's
-        # bulk path costs more again).
-        bill_id = session.execute(_INSERT_BILL, columns).scalar_one()
-        if bill.actions:
-            session.execute(
-                _INSERT_ACTION,
-                [
-                    _action_columns(a, bill_id=bill_id, position=i, now=now)
-                    for i, a in enumerate(bill.actions)
-                ],
-            )
-        changes = tuple(diff(None, bill))
-        self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
-        return UpsertResult("insert", bill_id, None, bill, changes)
+        # once and cached, and executed once per batch (insertmanyvalues hands the ids back
+        # in parameter order).
+        ids = session.execute(
+            _INSERT_BILLS,
+            [_bill_columns(bill, digest=digest, now=now) | {"first_seen_at": now}
+             for bill, digest, _ in new],
+        ).scalars().all()
+        actions = [
+            _action_columns(action, bill_id=bill_id, position=position, now=now)
+            for (bill, _, _), bill_id in zip(new, ids, strict=True)
+            for position, action in enumerate(bill.actions)
+        ]
+        if actions:
+            session.execute(_INSERT_ACTION, actions)
+        results = []
+        events = []
+        for (bill, _, baseline), bill_id in zip(new, ids, strict=True):
+            changes = tuple(diff(None, bill))
+            events.extend(_event_columns(bill_id, changes, baseline=baseline, run_id=run_id,
+                                         now=now))
+            results.append(UpsertResult("insert", bill_id, None, bill, changes))
+        if events:
+            session.execute(_INSERT_EVENT, events)
+        return results
 
     def _update(
         self, session: Session, bill_id: int, bill: Bill, *, digest: str, baseline: bool,
@@ -386,18 +481,7 @@ class Repository:
         self, session: Session, bill_id: int, changes: Iterable[Change], *, baseline: bool,
         run_id: int | None, now: datetime,
     ) -> None:
-        rows = [
-            {
-                "bill_id": bill_id,
-                "kind": change.kind.value,
-                "detected_at": now,
-                "baseline": baseline,
-                "action_uid": change.action_uid,
-                "run_id": run_id,
-                "details": change.details,
-            }
-            for change in changes
-        ]
+        rows = _event_columns(bill_id, changes, baseline=baseline, run_id=run_id, now=now)
         if rows:
             session.execute(_INSERT_EVENT, rows)
 
@@ -517,20 +601,35 @@ class Repository:
     def save_fetch_state(
         self, session: Session, updates: Iterable[StateUpdate], *, source: str, now: datetime
     ) -> None:
+        """Store each update's validators (and body, when given) for its URL, in order: a
+        later update of the same URL wins, but a ``lastmod`` or body it does not carry keeps
+        the one stored. One statement for all of them (an upsert on the URL)."""
+        rows: dict[str, dict[str, Any]] = {}
         for update in updates:
             v = update.validators
-            packed = zlib.compress(update.body, 6) if update.body is not None else None
-            row = session.get(FetchStateRow, update.url)
-            if row is None:
-                session.add(FetchStateRow(url=update.url, source=source, etag=v.etag,
-                                          last_modified=v.last_modified, sha256=v.sha256,
-                                          lastmod=v.lastmod, body=packed, updated_at=now))
-            else:
-                row.etag, row.last_modified, row.sha256 = v.etag, v.last_modified, v.sha256
-                row.lastmod = v.lastmod if v.lastmod is not None else row.lastmod
-                if packed is not None:
-                    row.body = packed
-                row.updated_at = now
+            row = rows.setdefault(update.url, {"url": update.url, "source": source,
+                                               "lastmod": None, "body": None})
+            row.update(etag=v.etag, last_modified=v.last_modified, sha256=v.sha256,
+                       updated_at=now)
+            if v.lastmod is not None:
+                row["lastmod"] = v.lastmod
+            if update.body is not None:
+                row["body"] = zlib.compress(update.body, 6)
+        if not rows:
+            return
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(_FETCH_STATE)
+        table, new = _FETCH_STATE.c, statement.excluded
+        upsert = statement.on_conflict_do_update(
+            index_elements=[table.url],
+            set_={
+                "etag": new.etag, "last_modified": new.last_modified, "sha256": new.sha256,
+                "lastmod": sa.func.coalesce(new.lastmod, table.lastmod),
+                "body": sa.func.coalesce(new.body, table.body),
+                "updated_at": new.updated_at,
+            },
+        )
+        session.execute(upsert, list(rows.values()))
 
     # -- runs and sessions --------------------------------------------------------------------------
 

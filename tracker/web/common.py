@@ -8,6 +8,7 @@ path prefix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -52,6 +53,12 @@ def bill_url(key: str) -> str:
 
 def topic_url(topic_id: str) -> str:
     return url_for("pages.topic", topic_id=topic_id)
+
+
+def url_with(endpoint: str, params: Mapping[str, str], **more: object) -> str:
+    """``url_for`` with a query's parameters (``params``) and a few more."""
+    values: dict[str, Any] = {**params, **more}
+    return url_for(endpoint, **values)
 
 
 def here() -> str:

@@ -3,21 +3,15 @@
 ``/bills``, ``/bills.csv`` and ``/api/bills`` read the same parameters, as do ``/events``,
 ``/events.csv`` and ``/api/events`` (documented in ``docs/web.md``):
 
-=============  ==================================================================================
-``q``          words in the title, summary or identifier; or a bill number (``HR 2471``, ``hr2471``)
-``topic``      a configured topic id (``language-access``)
-``jurisdiction``  a two-letter code (``us``, ``va``)
-``session``    a session as stored (``117``, ``2020``)
-``stage``      a stage (``in-committee``, ``enacted`` ...)
-``since``      bills: latest action on or after this date; events: detected on or after
-``until``      bills: latest action on or before this date; events: detected before the end of
-               this day (or before this instant when a time is given)
-``sort``       bills: ``recent`` ``oldest`` ``key`` ``title`` ``stage``; events: ``newest`` ``oldest``
-``kind``       events: ``new-bill`` ``new-action`` ``stage-change`` ``title-change`` ...
-``bill``       events: one bill key (``us/117/HR 2471``)
-``baseline``   events: ``1`` to include the records of first polls (left out by default)
-``page``       1, 2, ...; ``per_page`` up to 200 (default 50)
-=============  ==================================================================================
+* ``q``: words in the title, summary or identifier, or a bill number (``HR 2471``, ``hr2471``);
+* ``topic``: a configured topic id; ``jurisdiction``: a two-letter code (``us``, ``va``);
+  ``session``: a session as stored (``117``, ``2020``); ``stage``: ``in-committee``, ``enacted``...
+* ``since`` / ``until``: bills: the latest action on or after / on or before a date; events:
+  detected on or after / before the end of a date (or before an instant, when a time is given);
+* ``sort``: bills ``recent`` ``oldest`` ``key`` ``title`` ``stage``; events ``newest`` ``oldest``;
+* events only: ``kind`` (``new-action``, ``stage-change`` ...), ``bill`` (a key such as
+  ``us/117/HR 2471``), ``baseline=1`` to include the records of first polls (left out);
+* ``page`` (1, 2 ...) and ``per_page`` (at most 200, default 50).
 
 A value that cannot be used raises :class:`BadFilter` naming the parameter and what it accepts
 (a 400 for every caller). Pure functions: a mapping in, frozen values out.
@@ -134,14 +128,15 @@ def _moment(args: Mapping[str, str], name: str, *, end_of_day: bool) -> datetime
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _ordered(name_since: str, since: object, name_until: str, until: object) -> None:
-    if since is not None and until is not None and since > until:  # type: ignore[operator]
-        raise BadFilter(f"{name_since} is after {name_until}")
+def _ordered(since: date | None, until: date | None) -> None:
+    # datetime is a date: one check serves both (both sides are always of one type).
+    if since is not None and until is not None and since > until:
+        raise BadFilter("since is after until")
 
 
 def parse_bill_query(args: Mapping[str, str], *, topics: Collection[str]) -> BillQuery:
     since, until = _date(args, "since"), _date(args, "until")
-    _ordered("since", since, "until", until)
+    _ordered(since, until)
     sort = _choice(args, "sort", [s.value for s in BillSort])
     return BillQuery(scope=parse_scope(args, topics=topics), since=since, until=until,
                      sort=BillSort(sort) if sort else BillSort.RECENT)
@@ -150,7 +145,7 @@ def parse_bill_query(args: Mapping[str, str], *, topics: Collection[str]) -> Bil
 def parse_event_query(args: Mapping[str, str], *, topics: Collection[str]) -> EventQuery:
     since = _moment(args, "since", end_of_day=False)
     until = _moment(args, "until", end_of_day=True)
-    _ordered("since", since, "until", until)
+    _ordered(since, until)
     bill = _text(args, "bill")
     if bill is not None:
         try:

@@ -32,7 +32,7 @@ from tracker.storage.repository import EventFilter
 from tracker.storage.web_repo import BillQuery, BillScope, BillSort, EventQuery, EventSort
 from tracker.topics import Topic
 from tracker.web import present
-from tracker.web.common import bill_url, current_visitor, render, topic_url, words
+from tracker.web.common import bill_url, current_visitor, render, topic_url, url_with, words
 from tracker.web.filters import (
     BadFilter,
     Paging,
@@ -86,7 +86,7 @@ def _follow(target_kind: TargetKind, target: str) -> Follow:
 
 def _page_url(endpoint: str, args: Mapping[str, str], paging: Paging, page: int) -> str:
     extra = {"per_page": str(paging.per_page)} if paging.per_page != Paging().per_page else {}
-    return url_for(endpoint, **args, **extra, page=page)
+    return url_with(endpoint, {**args, **extra}, page=page)
 
 
 # --- dashboard ----------------------------------------------------------------------------------
@@ -211,8 +211,8 @@ def bills() -> tuple[str, int]:
         found=w.plural("web.search.found", total),
         pager=present.pager(w, page=paging.page, pages=paging.pages(total),
                             url_for_page=lambda n: _page_url("pages.bills", args, paging, n)),
-        csv_url=url_for("exports.bills_csv", **args),
-        json_url=url_for("api.bills", **args),
+        csv_url=url_with("exports.bills_csv", args),
+        json_url=url_with("api.bills", args),
         reset_url=url_for("pages.bills"),
     )
 
@@ -286,7 +286,7 @@ def events() -> tuple[str, int]:
         found=w.plural("web.events.found", total),
         pager=present.pager(w, page=paging.page, pages=paging.pages(total),
                             url_for_page=lambda n: _page_url("pages.events", args, paging, n)),
-        csv_url=url_for("exports.events_csv", **args), json_url=url_for("api.events", **args),
+        csv_url=url_with("exports.events_csv", args), json_url=url_with("api.events", args),
         reset_url=url_for("pages.events"),
     )
 

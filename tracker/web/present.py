@@ -54,7 +54,7 @@ class Words:
     def join(self, parts: Iterable[str]) -> str:
         return self.t("list.separator").join(parts)
 
-    def date(self, day: date) -> str:
+    def day_text(self, day: date) -> str:
         return i18n.format_date(self.catalog, day)
 
     def day_of(self, moment: datetime) -> date:
@@ -106,6 +106,10 @@ def options(choices: Iterable[tuple[str, str]], selected: str | None) -> tuple[O
 class Step:
     label: str
     state: str  # done | current | todo
+
+    @property
+    def current(self) -> bool:
+        return self.state == STEP_CURRENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +183,7 @@ def bill_items(
             title=display_text(b.title), url=bill_url(b.key),
             stage=words.stage(b.stage, b.jurisdiction), stage_class=f"stage-{b.stage}",
             jurisdiction=words.jurisdiction(b.jurisdiction), session=display_text(b.session),
-            last_action=words.date(b.last_action_date) if b.last_action_date else "",
+            last_action=words.day_text(b.last_action_date) if b.last_action_date else "",
             topics=words.join(words.topic(m.topic) for m in topics.get(b.id, ())),
         )
         for b in listings
@@ -204,7 +208,7 @@ def describe_change(
     if kind in (ChangeKind.NEW_ACTION.value, ChangeKind.ACTION_REMOVED.value):
         day = details.get("date")
         try:
-            when = words.date(date.fromisoformat(str(day))) if day else ""
+            when = words.day_text(date.fromisoformat(str(day))) if day else ""
         except ValueError:
             when = text("date")
         return phrase, f"{when}: {text('description')}" if when else text("description")
@@ -292,7 +296,7 @@ def timeline(
         elif action.uid in noticed:
             note = words.t("web.bill.noticed", when=words.moment(noticed[action.uid]))
         ordered.append(((action.date, 0, position), TimelineEntry(
-            date=words.date(action.date), actor=words.actor(action.actor),
+            date=words.day_text(action.date), actor=words.actor(action.actor),
             text=display_text(action.description), classes=", ".join(action.classification),
             note=note, removed=action.removed_at is not None, tracker=False,
         )))
@@ -303,7 +307,7 @@ def timeline(
         day = words.day_of(event.detected_at)
         removed = event.kind == ChangeKind.ACTION_REMOVED.value
         ordered.append(((day, 1, event.id), TimelineEntry(
-            date=words.date(day), actor="", text=text, classes="",
+            date=words.day_text(day), actor="", text=text, classes="",
             note=words.t("change.action-removed") if removed else words.t("web.bill.recorded"),
             removed=removed, tracker=True,
         )))
@@ -383,7 +387,7 @@ def bill_page(
         subjects=words.join(display_text(s) for s in bill.subjects),
         sponsors=tuple(SponsorItem(display_text(s.name), s.primary) for s in bill.sponsors),
         versions=tuple(
-            VersionItem(name=display_text(v.name), date=words.date(v.date) if v.date else "",
+            VersionItem(name=display_text(v.name), date=words.day_text(v.date) if v.date else "",
                         url=safe_url(v.url))
             for v in bill.versions
         ),

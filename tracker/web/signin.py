@@ -70,6 +70,16 @@ class IssuedLink:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    """What a genuine link says: its id, nonce, and where to go once signed in (a path the
+    caller still checks with ``safe_next``)."""
+
+    link_id: int
+    nonce: str
+    next_path: str
+
+
 def _hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
@@ -79,7 +89,8 @@ def _serializer(key: bytes) -> URLSafeSerializer:
 
 
 def issue_link(
-    repo: Repository, *, email: str, client: str, key: bytes, public_url: str, now: datetime
+    repo: Repository, *, email: str, client: str, key: bytes, public_url: str, next_path: str,
+    now: datetime,
 ) -> IssuedLink:
     """Record a new link for ``email`` and return it; TooManyLinks past a rate limit."""
     nonce = secrets.token_urlsafe(24)
@@ -96,28 +107,31 @@ def issue_link(
                                    retry_after=window)
         link_id = web_repo.record_sign_in_link(db, email=email, nonce_hash=_hash(nonce),
                                                client=client, now=now)
-    token = _serializer(key).dumps({"id": link_id, "n": nonce})
+    token = _serializer(key).dumps({"id": link_id, "n": nonce, "x": next_path})
     return IssuedLink(link_id=link_id, url=f"{public_url.rstrip('/')}/sign-in/{token}")
 
 
-def _claims(token: str, key: bytes) -> tuple[int, str]:
+def read_token(token: str, *, key: bytes) -> LinkClaims:
+    """The claims of a genuinely signed token; BadLink("invalid") otherwise."""
     try:
         data = _serializer(key).loads(token)
     except BadSignature:
         raise BadLink("invalid") from None
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not isinstance(
-        data.get("n"), str
+    if not isinstance(data, dict):
+        raise BadLink("invalid")
+    link_id, nonce, next_path = data.get("id"), data.get("n"), data.get("x", "/")
+    if not isinstance(link_id, int) or not isinstance(nonce, str) or not isinstance(
+        next_path, str
     ):
         raise BadLink("invalid")
-    return data["id"], data["n"]
+    return LinkClaims(link_id=link_id, nonce=nonce, next_path=next_path)
 
 
-def check_link(repo: Repository, token: str, *, key: bytes, now: datetime) -> str:
-    """The address a genuine, fresh, unused link signs in; BadLink otherwise."""
-    link_id, nonce = _claims(token, key)
+def check_link(repo: Repository, claims: LinkClaims, *, now: datetime) -> str:
+    """The address a fresh, unused link signs in; BadLink otherwise."""
     with repo.read() as db:
-        link = web_repo.sign_in_link(db, link_id)
-    if link is None or not hmac.compare_digest(link.nonce_hash, _hash(nonce)):
+        link = web_repo.sign_in_link(db, claims.link_id)
+    if link is None or not hmac.compare_digest(link.nonce_hash, _hash(claims.nonce)):
         raise BadLink("invalid")
     if link.used_at is not None:
         raise BadLink("used")
@@ -126,12 +140,11 @@ def check_link(repo: Repository, token: str, *, key: bytes, now: datetime) -> st
     return link.email
 
 
-def use_link(repo: Repository, token: str, *, key: bytes, now: datetime) -> str:
+def use_link(repo: Repository, claims: LinkClaims, *, now: datetime) -> str:
     """Check the link and mark it used, once; returns the address it signs in."""
-    email = check_link(repo, token, key=key, now=now)
-    link_id, _ = _claims(token, key)
+    email = check_link(repo, claims, now=now)
     with repo.write() as db:
-        if not web_repo.use_sign_in_link(db, link_id, now=now):
+        if not web_repo.use_sign_in_link(db, claims.link_id, now=now):
             raise BadLink("used")
     return email
 
