@@ -107,7 +107,11 @@ class SmtpTransport:
 
     def open(self) -> smtplib.SMTP:
         """A connected, secured and logged-in client; TransportUnavailable otherwise."""
-        context = self.ssl_context or ssl.create_default_context()
+        context: ssl.SSLContext | None = None
+        if self.tls != "none":
+            # Built only when used: the default context reads the system's CA store (tens of
+            # milliseconds, once per connection).
+            context = self.ssl_context or ssl.create_default_context()
         client: smtplib.SMTP | None = None
         step = "connect"
         try:

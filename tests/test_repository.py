@@ -21,7 +21,8 @@ def upsert(repo: Repository, b, *, baseline: bool = False, now: datetime = NOW):
 
 def rows(repo: Repository, table: str) -> int:
     with repo.engine.connect() as connection:
-        return connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+        # ``table`` is one of this file's literals, never input.
+        return connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
 
 
 def test_insert_then_noop_then_update(repo: Repository) -> None:

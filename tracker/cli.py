@@ -24,6 +24,7 @@ from tracker.cli_digest import register as register_digest_commands
 from tracker.cli_run import register as register_service_commands
 from tracker.cli_subscriptions import register as register_subscription_commands
 from tracker.cli_topics import topics_app
+from tracker.cli_web import register as register_web_commands
 from tracker.errors import TrackerError
 from tracker.models import BillKey
 from tracker.normalize import normalize
@@ -98,7 +99,10 @@ def emit(rows: Iterable[dict[str, Any]], *, fmt: Format, columns: Sequence[str])
     ]
     out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
     for r in materialized:
-        cells = [(v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(r, widths, strict=True)]
+        cells = [
+            (v if len(v) <= w else v[: w - 1] + "…").ljust(w)
+            for v, w in zip(r, widths, strict=True)
+        ]
         out.write("  ".join(cells).rstrip() + "\n")
     return len(materialized)
 
@@ -256,7 +260,9 @@ def bills(
     topic: Annotated[
         str | None, typer.Option(help="only bills matching a topic, e.g. drivers-licenses")
     ] = None,
-    q: Annotated[str | None, typer.Option("--q", help="text in title, identifier or summary")] = None,
+    q: Annotated[
+        str | None, typer.Option("--q", help="text in title, identifier or summary")
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List stored bills with their stage, last action date and topics.
@@ -366,7 +372,9 @@ def _parse_since(since: str | None) -> datetime | None:
 @app.command()
 def events(
     since: Annotated[str | None, typer.Option(help="ISO date or time, e.g. 2026-11-30")] = None,
-    kind: Annotated[str | None, typer.Option(help="new-bill, new-action, stage-change, ...")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="new-bill, new-action, stage-change, ...")
+    ] = None,
     jurisdiction: Annotated[str | None, typer.Option(help="e.g. us, va")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -412,6 +420,7 @@ def sources(fmt: FormatOption = Format.table) -> None:
 register_service_commands(app)
 register_subscription_commands(app)
 register_digest_commands(app)
+register_web_commands(app)
 
 
 app.add_typer(topics_app, name="topics", help="The affiliates' issues: list, test, rematch.")

@@ -440,7 +440,9 @@ def _item(
 ) -> DigestItem:
     return DigestItem(
         bill_key=bill.key, jurisdiction=bill.jurisdiction, identifier=bill.identifier,
-        title=bill.title, stage=Stage(bill.stage), url=bill.url, changes=tuple(changes),
+        title=bill.title, stage=Stage(bill.stage), url=bill.url,
+        # Dated changes in date order (upstream order within a day), then stage and title.
+        changes=tuple(sorted(changes, key=lambda c: (c.date is None, c.date or date.min))),
         reasons=_merge_reasons(reasons), topics=_ordered_topics(topics, topic_order),
         last_action_date=bill.last_action_date, last_action=bill.last_action,
     )

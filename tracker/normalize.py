@@ -18,21 +18,27 @@ from tracker.records import ActionRecord, BillRecord
 from tracker.stages import derive_stage
 
 _SPACES = re.compile(r"\s+")
+# What makes a string need the full collapse: a run of two spaces, or any white space other
+# than a plain space (the characters the original fast path looked for).
+_NEEDS_COLLAPSE = re.compile("  |[\n\r\t\xa0\u2028\u2029\f\v]")
 
 
 def collapse(text: str) -> str:
     """Collapse runs of white space to one space and strip the ends."""
     stripped = text.strip()
-    # Most upstream strings are clean already; skip the regex for them (a hot path).
-    if "  " in stripped or any(c in stripped for c in "\n\r\t\xa0\u2028\u2029\f\v"):
+    # Most upstream strings are clean already; skip the substitution for them (a hot path).
+    if _NEEDS_COLLAPSE.search(stripped):
         return _SPACES.sub(" ", stripped)
     return stripped
 
 
 def action_uid(*, record: ActionRecord, occurrence: int) -> str:
-    text = f"{record.date.isoformat()}|{record.actor.value}|{collapse(record.description)}"
-    digest = hashlib.sha1(f"{text}|{occurrence}".encode(), usedforsecurity=False)
-    return digest.hexdigest()[:20]
+    return _uid(record, collapse(record.description), occurrence)
+
+
+def _uid(record: ActionRecord, description: str, occurrence: int) -> str:
+    text = f"{record.date.isoformat()}|{record.actor.value}|{description}|{occurrence}"
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
 
 
 def normalize_actions(records: tuple[ActionRecord, ...]) -> tuple[Action, ...]:
@@ -41,15 +47,16 @@ def normalize_actions(records: tuple[ActionRecord, ...]) -> tuple[Action, ...]:
     seen: Counter[tuple[object, ...]] = Counter()
     actions = []
     for record in ordered:
-        identity = (record.date, record.actor, collapse(record.description))
+        description = collapse(record.description)
+        identity = (record.date, record.actor, description)
         occurrence = seen[identity]
         seen[identity] += 1
         actions.append(
             Action(
-                uid=action_uid(record=record, occurrence=occurrence),
+                uid=_uid(record, description, occurrence),
                 date=record.date,
                 actor=record.actor,
-                description=collapse(record.description),
+                description=description,
                 classification=tuple(dict.fromkeys(record.classification)),
                 extras=dict(record.extras),
             )

@@ -14,7 +14,7 @@ A row left in ``sending`` by a crashed sender is claimed again once its claim is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,24 +103,23 @@ def claim_due(
     stale_before: datetime,
     limit: int,
     ignore_schedule: bool = False,
-    exclude: Collection[int] = (),
+    after_id: int = 0,
 ) -> list[ClaimedMessage]:
     """Claim up to ``limit`` rows: pending and due (any pending one with ``ignore_schedule``),
-    or left in ``sending`` since before ``stale_before``; oldest first. Counts an attempt."""
+    or left in ``sending`` since before ``stale_before``; oldest first, only ids above
+    ``after_id`` (a sender walking the outbox once). Counts an attempt."""
     pending = OutboxRow.status == PENDING
     if not ignore_schedule:
         pending = sa.and_(pending, OutboxRow.next_attempt_at <= now)
     stale = sa.and_(OutboxRow.status == SENDING, OutboxRow.claimed_at < stale_before)
     query = (
         sa.select(OutboxRow)
-        .where(sa.or_(pending, stale))
+        .where(sa.or_(pending, stale), OutboxRow.id > after_id)
         .order_by(OutboxRow.id)
         .limit(limit)
         .options(undefer(OutboxRow.message))
         .with_for_update(skip_locked=True)
     )
-    if exclude:
-        query = query.where(OutboxRow.id.not_in(sorted(exclude)))
     rows = session.execute(query).scalars().all()
     claimed = []
     for row in rows:

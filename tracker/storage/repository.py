@@ -91,7 +91,12 @@ def _action_json(action: Action) -> list[Any]:
 
 def content_hash(bill: Bill) -> str:
     """A hash of everything stored about the bill: equal hashes mean nothing to write."""
-    state = {
+    return _digest(_state(bill))
+
+
+def _state(bill: Bill) -> dict[str, Any]:
+    """Everything stored about the bill, as JSON values (hashed, and partly stored as is)."""
+    return {
         "source": bill.source,
         "type": bill.bill_type.value,
         "title": bill.title,
@@ -105,6 +110,9 @@ def content_hash(bill: Bill) -> str:
         "updated": bill.upstream_updated_at.isoformat() if bill.upstream_updated_at else None,
         "extras": bill.extras,
     }
+
+
+def _digest(state: Mapping[str, Any]) -> str:
     encoded = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -151,20 +159,22 @@ def _bill_from_row(row: BillRow, actions: Sequence[ActionRow]) -> Bill:
     )
 
 
-def _bill_columns(bill: Bill, *, digest: str, now: datetime) -> dict[str, Any]:
+def _bill_columns(bill: Bill, *, state: Mapping[str, Any], digest: str, now: datetime
+                  ) -> dict[str, Any]:
+    """The ``bills`` row of ``bill``; ``state`` is its :func:`_state` (built once per bill)."""
     return {
         "key": str(bill.key),
         "jurisdiction": bill.key.jurisdiction,
         "session": bill.key.session,
         "identifier": bill.key.identifier,
         "source": bill.source,
-        "bill_type": bill.bill_type.value,
+        "bill_type": state["type"],
         "title": bill.title,
-        "stage": bill.stage.value,
+        "stage": state["stage"],
         "summary": bill.summary,
-        "subjects": list(bill.subjects),
-        "sponsors": [_sponsor_json(s) for s in bill.sponsors],
-        "versions": [_version_json(v) for v in bill.versions],
+        "subjects": state["subjects"],
+        "sponsors": state["sponsors"],
+        "versions": state["versions"],
         "extras": bill.extras,
         "url": bill.url,
         "last_action_date": bill.last_action_date,
@@ -202,6 +212,15 @@ _INSERT_EVENT = _EVENTS.insert()
 _STORED_HEADS = sa.select(
     _BILLS.c.id, _BILLS.c.key, _BILLS.c.content_hash, _BILLS.c.source
 ).where(_BILLS.c.key.in_(sa.bindparam("keys", expanding=True)))
+
+
+class _New(NamedTuple):
+    """A bill to insert, with its :func:`_state`, content hash and baseline flag."""
+
+    bill: Bill
+    state: Mapping[str, Any]
+    digest: str
+    baseline: bool
 
 
 class _Head(NamedTuple):
@@ -349,7 +368,8 @@ class Repository:
         the stored bills, and the new bills, their actions and events inserted together.
         The results come in the order of ``bills``; a key given twice is stored as if the
         two came one after the other."""
-        digests = [content_hash(bill) for bill in bills]
+        states = [_state(bill) for bill in bills]
+        digests = [_digest(state) for state in states]
         heads = self._stored_heads(session, [str(bill.key) for bill in bills])
         results: list[UpsertResult | None] = [None] * len(bills)
         fresh: list[int] = []
@@ -362,7 +382,7 @@ class Repository:
                 fresh.append(position)
                 heads[key] = None  # a second copy in this batch finds the first stored
         inserted = self._insert_new(
-            session, [(bills[i], digests[i], baseline(bills[i])) for i in fresh],
+            session, [_New(bills[i], states[i], digests[i], baseline(bills[i])) for i in fresh],
             run_id=run_id, now=now,
         )
         for position, result in zip(fresh, inserted, strict=True):
@@ -373,7 +393,8 @@ class Repository:
                 head = self._stored_heads(session, [str(bill.key)])[str(bill.key)]
             assert head is not None  # stored above or before this batch
             results[position] = self._upsert_stored(
-                session, bill, head, digest=digests[position], baseline=baseline(bill),
+                session, bill, head, state=states[position], digest=digests[position],
+                baseline=baseline(bill),
                 run_id=run_id, now=now, fill_only=fill_only,
             )
         return [result for result in results if result is not None]
@@ -391,8 +412,8 @@ class Repository:
         return heads
 
     def _upsert_stored(
-        self, session: Session, bill: Bill, head: _Head, *, digest: str, baseline: bool,
-        run_id: int | None, now: datetime, fill_only: bool,
+        self, session: Session, bill: Bill, head: _Head, *, state: Mapping[str, Any],
+        digest: str, baseline: bool, run_id: int | None, now: datetime, fill_only: bool,
     ) -> UpsertResult:
         if head.source != bill.source:
             if fill_only:
@@ -400,14 +421,13 @@ class Repository:
             baseline = True
         if head.content_hash == digest:
             return UpsertResult("noop", head.id, None, bill)
-        return self._update(session, head.id, bill, digest=digest, baseline=baseline,
-                            run_id=run_id, now=now)
+        return self._update(session, head.id, bill, state=state, digest=digest,
+                            baseline=baseline, run_id=run_id, now=now)
 
     def _insert_new(
-        self, session: Session, new: Sequence[tuple[Bill, str, bool]], *, run_id: int | None,
-        now: datetime,
+        self, session: Session, new: Sequence[_New], *, run_id: int | None, now: datetime,
     ) -> list[UpsertResult]:
-        """Insert ``(bill, content hash, baseline)`` bills none of which is stored yet."""
+        """Insert bills none of which is stored yet."""
         if not new:
             return []
         # Core statements on the tables, with parameters apart from the statement: compiled
@@ -415,30 +435,30 @@ class Repository:
         # in parameter order).
         ids = session.execute(
             _INSERT_BILLS,
-            [_bill_columns(bill, digest=digest, now=now) | {"first_seen_at": now}
-             for bill, digest, _ in new],
+            [_bill_columns(item.bill, state=item.state, digest=item.digest, now=now)
+             | {"first_seen_at": now} for item in new],
         ).scalars().all()
         actions = [
             _action_columns(action, bill_id=bill_id, position=position, now=now)
-            for (bill, _, _), bill_id in zip(new, ids, strict=True)
-            for position, action in enumerate(bill.actions)
+            for item, bill_id in zip(new, ids, strict=True)
+            for position, action in enumerate(item.bill.actions)
         ]
         if actions:
             session.execute(_INSERT_ACTION, actions)
         results = []
         events = []
-        for (bill, _, baseline), bill_id in zip(new, ids, strict=True):
-            changes = tuple(diff(None, bill))
-            events.extend(_event_columns(bill_id, changes, baseline=baseline, run_id=run_id,
-                                         now=now))
-            results.append(UpsertResult("insert", bill_id, None, bill, changes))
+        for item, bill_id in zip(new, ids, strict=True):
+            changes = tuple(diff(None, item.bill))
+            events.extend(_event_columns(bill_id, changes, baseline=item.baseline,
+                                         run_id=run_id, now=now))
+            results.append(UpsertResult("insert", bill_id, None, item.bill, changes))
         if events:
             session.execute(_INSERT_EVENT, events)
         return results
 
     def _update(
-        self, session: Session, bill_id: int, bill: Bill, *, digest: str, baseline: bool,
-        run_id: int | None, now: datetime,
+        self, session: Session, bill_id: int, bill: Bill, *, state: Mapping[str, Any],
+        digest: str, baseline: bool, run_id: int | None, now: datetime,
     ) -> UpsertResult:
         row = session.execute(
             sa.select(BillRow).where(BillRow.id == bill_id).with_for_update()
@@ -472,7 +492,7 @@ class Repository:
         if inserts:
             session.flush()
             session.execute(_INSERT_ACTION, inserts)
-        for name, value in _bill_columns(bill, digest=digest, now=now).items():
+        for name, value in _bill_columns(bill, state=state, digest=digest, now=now).items():
             setattr(row, name, value)
         self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
         return UpsertResult("update", bill_id, before, bill, changes)
@@ -486,7 +506,9 @@ class Repository:
             session.execute(_INSERT_EVENT, rows)
 
     def get_bill(self, session: Session, key: BillKey) -> Bill | None:
-        row = session.execute(sa.select(BillRow).where(BillRow.key == str(key))).scalar_one_or_none()
+        row = session.execute(
+            sa.select(BillRow).where(BillRow.key == str(key))
+        ).scalar_one_or_none()
         if row is None:
             return None
         actions = session.execute(
@@ -631,7 +653,7 @@ class Repository:
         )
         session.execute(upsert, list(rows.values()))
 
-    # -- runs and sessions --------------------------------------------------------------------------
+    # -- runs and sessions ------------------------------------------------------------------------
 
     def start_run(self, session: Session, *, source: str, now: datetime) -> int:
         row = SourceRunRow(source=source, started_at=now, status="running")
@@ -648,7 +670,9 @@ class Repository:
         for name, value in counts.items():
             setattr(row, name, value)
 
-    def runs(self, session: Session, *, source: str | None = None, limit: int = 50) -> list[RunView]:
+    def runs(
+        self, session: Session, *, source: str | None = None, limit: int = 50
+    ) -> list[RunView]:
         query = sa.select(SourceRunRow).order_by(SourceRunRow.id.desc()).limit(limit)
         if source:
             query = query.where(SourceRunRow.source == source)

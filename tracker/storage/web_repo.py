@@ -353,15 +353,6 @@ def jurisdictions(session: Session) -> list[str]:
     return list(session.execute(query).scalars())
 
 
-def sessions(session: Session) -> list[tuple[str, str]]:
-    """The (jurisdiction, session) pairs of the stored bills."""
-    query = (
-        sa.select(BillRow.jurisdiction, BillRow.session).distinct()
-        .order_by(BillRow.jurisdiction, BillRow.session)
-    )
-    return [(j, s) for j, s in session.execute(query)]
-
-
 # --- aggregates ---------------------------------------------------------------------------------
 
 

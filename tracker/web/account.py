@@ -54,7 +54,15 @@ from tracker.subscriptions import (
 )
 from tracker.tokens import InvalidToken, Purpose, Scope, verify
 from tracker.web import signin
-from tracker.web.common import bill_url, catalog, current_visitor, notice, render, topic_url
+from tracker.web.common import (
+    bill_url,
+    catalog,
+    current_visitor,
+    here,
+    notice,
+    render,
+    topic_url,
+)
 from tracker.web.common import words as page_words
 from tracker.web.present import Option, Words, options
 from tracker.web.security import client_fingerprint, rotate_csrf, safe_next
@@ -83,7 +91,7 @@ def signed_in_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if _signed_in_email() is None:
             back = request.form.get("next") if request.method == "POST" else None
-            target = safe_next(back, default=request.path if request.method == "GET" else "/")
+            target = safe_next(back) if request.method == "POST" else here()
             return redirect(url_for("account.sign_in", next=target), code=303)
         return view(*args, **kwargs)
 

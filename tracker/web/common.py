@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
+from urllib.parse import quote
 
 from flask import flash, g, get_flashed_messages, render_template, request, session, url_for
 
@@ -61,10 +62,15 @@ def url_with(endpoint: str, params: Mapping[str, str], **more: object) -> str:
     return url_for(endpoint, **values)
 
 
+def current_path() -> str:
+    """This page's path as a URL path (werkzeug hands it decoded: ``HR 2471`` has a space)."""
+    return quote(request.path, safe="/:@!$&'()*+,;=~")
+
+
 def here() -> str:
     """This page's path and query, for a ``next`` that comes back here."""
     query = request.query_string.decode("latin-1")
-    return f"{request.path}?{query}" if query else request.path
+    return f"{current_path()}?{query}" if query else current_path()
 
 
 def notice(text: str) -> None:

@@ -60,7 +60,6 @@ class Follow:
     target: str
     signed_in: bool
     subscription_id: int | None
-    sign_in_url: str
 
     @property
     def following(self) -> bool:
@@ -80,8 +79,7 @@ def _follow(target_kind: TargetKind, target: str) -> Follow:
                     None,
                 )
     return Follow(target=f"{target_kind.value}:{target}", signed_in=who.signed_in,
-                  subscription_id=subscription_id,
-                  sign_in_url=url_for("account.sign_in", next=request.path))
+                  subscription_id=subscription_id)
 
 
 def _page_url(endpoint: str, args: Mapping[str, str], paging: Paging, page: int) -> str:
