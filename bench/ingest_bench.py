@@ -29,11 +29,10 @@ from typing import Any, ClassVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
 from lxml import etree  # noqa: E402
 
-import synthetic  # noqa: E402
+from bench import synthetic  # noqa: E402
 from scrapers.us_govinfo import UsGovinfo  # noqa: E402
 from tracker.http import HttpClient  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402

@@ -25,28 +25,23 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+from bench import synthetic
+from scrapers import REGISTRY
+from tests.loopback_ftp import LoopbackFtp
+from tests.loopback_http import LoopbackHttp, Reply, Request
+from tracker.http import HttpClient
+from tracker.pipeline import Pipeline, RunReport
+from tracker.settings import Settings, SourceSettings
+from tracker.storage.engine import make_engine, migrate
+from tracker.storage.repository import Repository
 
-import synthetic  # noqa: E402
-from scrapers import REGISTRY  # noqa: E402
-from tests.loopback_ftp import LoopbackFtp  # noqa: E402
-from tests.loopback_http import LoopbackHttp, Reply, Request  # noqa: E402
-from tracker.http import HttpClient  # noqa: E402
-from tracker.pipeline import Pipeline, RunReport  # noqa: E402
-from tracker.settings import Settings, SourceSettings  # noqa: E402
-from tracker.storage.engine import make_engine, migrate  # noqa: E402
-from tracker.storage.repository import Repository  # noqa: E402
-
-FIXTURES = HERE.parent / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SHARED = synthetic.SHARED
 FAKE_KEY = "bench-fake-key-0123456789"
 FTP_DOCUMENT_COMMANDS = ("LIST", "MLSD", "NLST", "RETR")

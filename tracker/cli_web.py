@@ -20,7 +20,6 @@ import typer
 
 from tracker.storage import web_repo
 from tracker.subscriptions import parse_email
-from tracker.web.state import staff_from_env
 from tracker.wiring import open_repository, settings_from_env
 
 staff_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -83,6 +82,7 @@ def staff_remove(email: Annotated[str, typer.Argument(help="the address to remov
 def staff_list() -> None:
     """Every staff member: address, affiliate (empty: every one), origin, since."""
     from tracker.cli import Format, emit
+    from tracker.web.state import staff_from_env  # flask is imported only when needed
 
     settings = settings_from_env()
     repo = open_repository(settings)

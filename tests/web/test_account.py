@@ -23,7 +23,6 @@ from tests.web.data import (
     sent_messages,
 )
 from tests.web.test_security import csrf
-from tracker.settings import Settings
 from tracker.storage import subscriptions_repo as store
 from tracker.storage.repository import Repository
 from tracker.subscriptions import SubscriberProfile
@@ -60,7 +59,7 @@ def sign_in(client: FlaskClient, address: str, *, folder: Path, next_path: str =
     assert client.post(link, data={"csrf_token": csrf(client)}).status_code == 303
 
 
-def test_sign_in_by_an_emailed_link(client: FlaskClient, seeded: Seeded, tmp_path: Path) -> None:
+def test_sign_in_by_an_emailed_link(client: FlaskClient, tmp_path: Path) -> None:
     link = ask_for_link(client, " Ana.Park@Example.org ", next_path=HR2471_PATH,
                         folder=tmp_path)
     message = sent_messages(tmp_path)[-1]
@@ -83,7 +82,7 @@ def test_sign_in_by_an_emailed_link(client: FlaskClient, seeded: Seeded, tmp_pat
     assert again.status_code == 410 and "used already" in again.get_data(as_text=True)
 
 
-def test_links_expire(client: FlaskClient, seeded: Seeded, tmp_path: Path, clock: Clock) -> None:
+def test_links_expire(client: FlaskClient, tmp_path: Path, clock: Clock) -> None:
     link = path_of(ask_for_link(client, ANA, folder=tmp_path))
     clock.advance(LINK_TTL + timedelta(seconds=1))
     assert client.get(link).status_code == 410
@@ -91,8 +90,7 @@ def test_links_expire(client: FlaskClient, seeded: Seeded, tmp_path: Path, clock
     assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
 
 
-def test_altered_or_foreign_links_are_refused(client: FlaskClient, seeded: Seeded,
-                                              tmp_path: Path) -> None:
+def test_altered_or_foreign_links_are_refused(client: FlaskClient, tmp_path: Path) -> None:
     link = path_of(ask_for_link(client, ANA, folder=tmp_path))
     payload, _, mac = link.rpartition(".")
     altered = f"{payload}.{mac[:-2]}{'A' if mac[-2] != 'A' else 'B'}{mac[-1]}"
@@ -104,7 +102,7 @@ def test_altered_or_foreign_links_are_refused(client: FlaskClient, seeded: Seede
 
 
 def test_the_link_points_to_the_public_url_whatever_the_host(
-    client: FlaskClient, seeded: Seeded, tmp_path: Path
+    client: FlaskClient, tmp_path: Path
 ) -> None:
     evil = "https://evil.example"
     client.get("/", base_url=evil)
@@ -118,7 +116,7 @@ def test_the_link_points_to_the_public_url_whatever_the_host(
 
 
 def test_sign_in_is_rate_limited_per_address_and_per_client(
-    app: Flask, seeded: Seeded, tmp_path: Path, clock: Clock
+    app: Flask, tmp_path: Path, clock: Clock
 ) -> None:
     client = app.test_client()
     limit, window = PER_ADDRESS
@@ -141,7 +139,7 @@ def test_sign_in_is_rate_limited_per_address_and_per_client(
     assert response.status_code == 303  # another client is not held back
 
 
-def test_a_bad_address_is_one_line(client: FlaskClient, seeded: Seeded, tmp_path: Path) -> None:
+def test_a_bad_address_is_one_line(client: FlaskClient, tmp_path: Path) -> None:
     response = client.post("/sign-in", data={"email": "not an address",
                                              "csrf_token": csrf(client)})
     assert response.status_code == 400
@@ -179,7 +177,7 @@ def test_follow_asks_strangers_to_sign_in_then_follows(
 
 
 def test_follow_topics_and_jurisdictions_and_refuse_unknown_ones(
-    client: FlaskClient, seeded: Seeded, repo: Repository, tmp_path: Path
+    client: FlaskClient, repo: Repository, tmp_path: Path
 ) -> None:
     sign_in(client, ANA, folder=tmp_path)
     token = csrf(client)
@@ -207,7 +205,7 @@ def test_follow_topics_and_jurisdictions_and_refuse_unknown_ones(
 
 
 def test_someone_elses_subscription_cannot_be_ended(
-    app: Flask, seeded: Seeded, repo: Repository, tmp_path: Path
+    app: Flask, repo: Repository, tmp_path: Path
 ) -> None:
     owner, other = app.test_client(), app.test_client()
     sign_in(owner, ANA, folder=tmp_path)
@@ -224,8 +222,7 @@ def test_someone_elses_subscription_cannot_be_ended(
         assert store.subscriptions_of(db, subscriber.id)[0].active
 
 
-def test_preferences(client: FlaskClient, seeded: Seeded, repo: Repository,
-                     tmp_path: Path) -> None:
+def test_preferences(client: FlaskClient, repo: Repository, tmp_path: Path) -> None:
     sign_in(client, ANA, folder=tmp_path)
     form = {"name": "Ana Park", "affiliate": "VA affiliate", "language": "ko",
             "timezone": "America/Chicago", "frequency": "weekly", "hour": "8", "weekday": "4",
@@ -248,13 +245,13 @@ def test_preferences(client: FlaskClient, seeded: Seeded, repo: Repository,
         assert message in text_of(response), field
 
 
-def test_account_needs_sign_in(client: FlaskClient, seeded: Seeded) -> None:
+def test_account_needs_sign_in(client: FlaskClient) -> None:
     response = client.get("/account")
     assert response.status_code == 303 and response.headers["Location"] == "/sign-in?next=/account"
 
 
 def test_the_digest_manage_link_opens_the_account(
-    app: Flask, client: FlaskClient, seeded: Seeded, repo: Repository, settings: Settings,
+    app: Flask, client: FlaskClient, repo: Repository,
 ) -> None:
     with repo.write() as db:
         subscriber = store.upsert_subscriber(db, SubscriberProfile(email=ANA), origin="cli",
@@ -278,7 +275,7 @@ def test_the_digest_manage_link_opens_the_account(
     assert fresh.get(f"/manage/{gone}").status_code == 404
 
 
-def test_sign_out(client: FlaskClient, seeded: Seeded, tmp_path: Path) -> None:
+def test_sign_out(client: FlaskClient, tmp_path: Path) -> None:
     sign_in(client, ANA, folder=tmp_path)
     with client.session_transaction() as session:
         before = session["csrf"]

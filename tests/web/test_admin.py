@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from lxml import html as lxml_html
 
 from notifiers.service import send_digests
-from tests.web.data import NOW, Clock, Seeded
+from tests.web.data import NOW, Clock
 from tests.web.test_account import sign_in
 from tracker.settings import Settings
 from tracker.storage import subscriptions_repo as store
@@ -27,7 +27,7 @@ BOSS = "director@example.org"
 
 
 @pytest.fixture
-def people(repo: Repository, seeded: Seeded, settings: Settings) -> None:
+def people(repo: Repository, settings: Settings) -> None:
     """Two affiliates' subscribers, each following Congress, and their welcome digests sent."""
     with repo.write() as db:
         for email, affiliate in (("minji@example.org", "NY affiliate"),
@@ -47,14 +47,13 @@ def cells(body: str, table: int) -> list[list[str]]:
             for tr in found.xpath("./tbody/tr")]
 
 
-def test_strangers_are_sent_to_sign_in(client: FlaskClient, seeded: Seeded) -> None:
+def test_strangers_are_sent_to_sign_in(client: FlaskClient) -> None:
     response = client.get("/admin?affiliate=NY")
     assert response.status_code == 303
     assert response.headers["Location"] == "/sign-in?next=/admin?affiliate%3DNY"
 
 
-def test_signed_in_non_staff_are_refused(client: FlaskClient, seeded: Seeded,
-                                         tmp_path: Path) -> None:
+def test_signed_in_non_staff_are_refused(client: FlaskClient, tmp_path: Path) -> None:
     sign_in(client, "someone@example.org", folder=tmp_path)
     response = client.get("/admin")
     assert response.status_code == 403
@@ -98,8 +97,7 @@ def test_affiliate_staff_see_only_their_affiliate(
     assert 'name="affiliate"' not in body  # no choice of affiliate
 
 
-def test_a_manage_link_session_is_not_enough(client: FlaskClient, repo: Repository,
-                                             seeded: Seeded) -> None:
+def test_a_manage_link_session_is_not_enough(client: FlaskClient, repo: Repository) -> None:
     with repo.write() as db:
         web_repo.add_staff(db, email="lead@example.org", affiliate="",
                            now=datetime(2026, 12, 1, tzinfo=UTC))

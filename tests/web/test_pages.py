@@ -42,10 +42,8 @@ def rows(table: lxml_html.HtmlElement) -> list[list[str]]:
             for tr in table.xpath("./tbody/tr")]
 
 
-def test_dashboard_links_to_bills_and_tells_the_latest_changes(
-    client: FlaskClient, seeded: Seeded
-) -> None:
-    tree = page(client, "/")
+def test_dashboard_links_to_bills_and_tells_the_latest_changes(reader: FlaskClient) -> None:
+    tree = page(reader, "/")
     links = tree.xpath("//a/@href")
     assert "/bills" in links and HR2471_PATH in links
     # The correction polled a day ago: one bill changed in Congress, in the last 7 days.
@@ -63,14 +61,14 @@ def test_dashboard_links_to_bills_and_tells_the_latest_changes(
         f"{UsGovinfo.info.title} checked 27 hours ago"]
 
 
-def test_dashboard_days_and_a_bad_value(client: FlaskClient, seeded: Seeded) -> None:
-    tree = page(client, "/?days=1")
+def test_dashboard_days_and_a_bad_value(reader: FlaskClient) -> None:
+    tree = page(reader, "/?days=1")
     assert texts(tree, "//h2[@id='changes']") == ["What changed in the last day"]
-    assert page(client, "/?days=1000", status=400) is not None
+    assert page(reader, "/?days=1000", status=400) is not None
 
 
-def test_the_bill_page_shows_the_whole_timeline(client: FlaskClient, seeded: Seeded) -> None:
-    tree = page(client, HR2471_PATH)
+def test_the_bill_page_shows_the_whole_timeline(reader: FlaskClient) -> None:
+    tree = page(reader, HR2471_PATH)
     assert texts(tree, "//h1") == ["US HR 2471 Consolidated Appropriations Act, 2022"]
     assert texts(tree, "//strong[@class='stage']") == ["Became law"]
     steps = tree.xpath("//ol[@class='steps']/li")
@@ -87,8 +85,8 @@ def test_the_bill_page_shows_the_whole_timeline(client: FlaskClient, seeded: See
     assert entries[-1].startswith("Dec 1, 2026 First stored by the tracker")
 
 
-def test_the_bill_page_shows_topics_links_and_follow(client: FlaskClient, seeded: Seeded) -> None:
-    tree = page(client, HR2471_PATH)
+def test_the_bill_page_shows_topics_links_and_follow(reader: FlaskClient) -> None:
+    tree = page(reader, HR2471_PATH)
     topics = texts(tree, "//ul[@class='topics']/li")
     assert any(t.startswith("Citizenship and immigration: matched because of") and
                "“immigration status” in the subjects" in t for t in topics)
@@ -103,16 +101,16 @@ def test_the_bill_page_shows_topics_links_and_follow(client: FlaskClient, seeded
     assert follow[0].xpath(".//input[@name='csrf_token']/@value")[0]
 
 
-def test_bill_addresses(client: FlaskClient, seeded: Seeded) -> None:
-    moved = client.get("/bills/us/117/hr2471")
+def test_bill_addresses(reader: FlaskClient) -> None:
+    moved = reader.get("/bills/us/117/hr2471")
     assert moved.status_code == 301 and moved.headers["Location"] == HR2471_PATH
-    assert client.get("/bills/us/117/HR%209999").status_code == 404
-    assert client.get("/bills/usa/117/HR%201").status_code == 404
+    assert reader.get("/bills/us/117/HR%209999").status_code == 404
+    assert reader.get("/bills/usa/117/HR%201").status_code == 404
 
 
-def test_search_filters_sorts_and_pages(client: FlaskClient, seeded: Seeded) -> None:
+def test_search_filters_sorts_and_pages(reader: FlaskClient) -> None:
     def keys(query: str) -> list[str]:
-        tree = page(client, f"/bills?{query}")
+        tree = page(reader, f"/bills?{query}")
         return texts(tree, "//table[@class='bills']//td[@class='label']/a")
 
     assert len(keys("")) == 13
@@ -126,7 +124,7 @@ def test_search_filters_sorts_and_pages(client: FlaskClient, seeded: Seeded) -> 
     assert keys("since=2022-03-15&until=2022-03-15") == ["US HR 2471"]
     first, second = keys("per_page=5&sort=key"), keys("per_page=5&sort=key&page=2")
     assert len(first) == 5 and not set(first) & set(second)
-    tree = page(client, "/bills?per_page=5&sort=key")
+    tree = page(reader, "/bills?per_page=5&sort=key")
     assert texts(tree, "//p[@class='found']")[0].startswith("13 bills found")
     assert tree.xpath("//a[@rel='next']/@href") == ["/bills?sort=key&per_page=5&page=2"]
     assert tree.xpath("//p[@class='found']/a/@href")[0] == "/bills.csv?sort=key"
@@ -134,59 +132,61 @@ def test_search_filters_sorts_and_pages(client: FlaskClient, seeded: Seeded) -> 
     assert "US HR 2471" in topic and len(topic) < 13
 
 
-def test_search_refuses_bad_filters_with_one_line(client: FlaskClient, seeded: Seeded) -> None:
-    tree = page(client, "/bills?stage=law", status=400)
+def test_search_refuses_bad_filters_with_one_line(reader: FlaskClient) -> None:
+    tree = page(reader, "/bills?stage=law", status=400)
     assert texts(tree, "//p[@class='message']")[0].startswith("stage='law' is not one of:")
 
 
-def test_the_change_log(client: FlaskClient, seeded: Seeded) -> None:
-    tree = page(client, "/events")
+def test_the_change_log(
+    reader: FlaskClient, shared_seed: Seeded
+) -> None:
+    tree = page(reader, "/events")
     items = texts(tree, "//ol[@class='events']/li")
-    assert len(items) == seeded.correction_events == 4  # baseline records left out
+    assert len(items) == shared_seed.correction_events == 4  # baseline records left out
     assert texts(tree, "//p[@class='found']")[0].startswith("4 changes found")
-    removed = page(client, "/events?kind=action-removed")
+    removed = page(reader, "/events?kind=action-removed")
     assert len(texts(removed, "//ol[@class='events']/li")) == 2
-    everything = page(client, "/events?baseline=1&per_page=200")
+    everything = page(reader, "/events?baseline=1&per_page=200")
     assert len(texts(everything, "//ol[@class='events']/li")) == (
-        seeded.baseline_events + seeded.correction_events)
+        shared_seed.baseline_events + shared_seed.correction_events)
     since = CORRECTION_AT.date().isoformat()
-    assert len(texts(page(client, f"/events?until={since}&baseline=1&per_page=200"),
-                     "//ol[@class='events']/li")) == seeded.baseline_events + 4
+    assert len(texts(page(reader, f"/events?until={since}&baseline=1&per_page=200"),
+                     "//ol[@class='events']/li")) == shared_seed.baseline_events + 4
 
 
-def test_topic_pages(client: FlaskClient, seeded: Seeded) -> None:
-    listing = page(client, "/topics")
+def test_topic_pages(reader: FlaskClient) -> None:
+    listing = page(reader, "/topics")
     names = texts(listing, "//ul[@class='topic-list']/li/a")
     assert "Citizenship and immigration" in names
-    tree = page(client, "/topics/citizenship-immigration")
+    tree = page(reader, "/topics/citizenship-immigration")
     rows = texts(tree, "//table[@class='matrix']/tbody/tr")
     assert rows and rows[0].startswith("Congress")
     cell_links = tree.xpath("//table[@class='matrix']//td/a/@href")
     assert any("stage=enacted" in href and "jurisdiction=us" in href for href in cell_links)
     assert tree.xpath("//form[@class='follow']//input[@name='target']/@value") == [
         "topic:citizenship-immigration"]
-    assert page(client, "/topics/no-such-topic", status=404) is not None
+    assert page(reader, "/topics/no-such-topic", status=404) is not None
 
 
-def test_language_switch_keeps_the_page(client: FlaskClient, seeded: Seeded) -> None:
-    client.get("/")
-    with client.session_transaction() as session:
+def test_language_switch_keeps_the_page(reader: FlaskClient) -> None:
+    reader.get("/")
+    with reader.session_transaction() as session:
         token = session["csrf"]
-    switched = client.post("/language", data={"lang": "ko", "next": HR2471_PATH,
+    switched = reader.post("/language", data={"lang": "ko", "next": HR2471_PATH,
                                               "csrf_token": token})
     assert switched.status_code == 303 and switched.headers["Location"] == HR2471_PATH
-    tree = page(client, HR2471_PATH)
+    tree = page(reader, HR2471_PATH)
     assert tree.get("lang") == "ko"
     korean = page_catalog(Language.KO)
     assert texts(tree, "//strong[@class='stage']") == [korean.t("stage.enacted")]
     assert korean.t("web.bill.timeline") in texts(tree, "//h2")
-    spanish = lxml_html.fromstring(client.get("/", headers={"Accept-Language": "es"})
+    spanish = lxml_html.fromstring(reader.get("/", headers={"Accept-Language": "es"})
                                    .get_data(as_text=True))
     assert spanish.get("lang") == "ko"  # the switch wins over the browser's language
 
 
-def test_browser_language_when_nothing_was_chosen(client: FlaskClient, seeded: Seeded) -> None:
-    tree = lxml_html.fromstring(client.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"})
+def test_browser_language_when_nothing_was_chosen(reader: FlaskClient) -> None:
+    tree = lxml_html.fromstring(reader.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"})
                                 .get_data(as_text=True))
     assert tree.get("lang") == "es" and texts(tree, "//h1") == ["Panel"]
 

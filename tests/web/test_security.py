@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.data import HR2471_PATH, SECRET, Clock, Seeded, web_settings
+from tests.web.data import HR2471_PATH, SECRET, web_settings
 from tracker.errors import ConfigError
 from tracker.storage import subscriptions_repo as store
 from tracker.storage.repository import Repository
@@ -74,7 +74,7 @@ def csrf(client: FlaskClient) -> str:
     ],
 )
 def test_every_form_is_refused_without_the_csrf_token(
-    client: FlaskClient, seeded: Seeded, path: str, form: dict[str, str], tmp_path: Path
+    client: FlaskClient, path: str, form: dict[str, str], tmp_path: Path
 ) -> None:
     token = csrf(client)
     for sent in (form, {**form, "csrf_token": "not-the-token"},
@@ -87,7 +87,7 @@ def test_every_form_is_refused_without_the_csrf_token(
         assert "lang" not in session
 
 
-def test_a_token_from_another_session_is_refused(app: Flask, seeded: Seeded) -> None:
+def test_a_token_from_another_session_is_refused(app: Flask) -> None:
     theirs, mine = app.test_client(), app.test_client()
     token = csrf(theirs)
     csrf(mine)
@@ -109,7 +109,8 @@ def test_no_secure_flag_on_a_plain_http_deployment(database_url: str, tmp_path: 
     assert "Strict-Transport-Security" not in app.test_client().get("/").headers
 
 
-def test_headers(client: FlaskClient, seeded: Seeded) -> None:
+def test_headers(reader: FlaskClient) -> None:
+    client = reader
     page = client.get(HR2471_PATH)
     policy = page.headers["Content-Security-Policy"]
     assert "script-src 'none'" in policy and "'unsafe-inline'" not in policy
@@ -126,7 +127,8 @@ def test_headers(client: FlaskClient, seeded: Seeded) -> None:
     assert client.get("/sign-in").headers["Cache-Control"] == "no-store"
 
 
-def test_no_secret_in_any_page(client: FlaskClient, seeded: Seeded, repo: Repository) -> None:
+def test_no_secret_in_any_page(reader: FlaskClient) -> None:
+    client = reader
     paths = ["/", "/bills", HR2471_PATH, "/events", "/topics", "/sign-in", "/bills.csv",
              "/api/bills", "/api/events", "/admin", "/account", "/unsubscribe/x.y",
              "/no-such-page"]
@@ -144,13 +146,12 @@ def test_the_app_refuses_to_start_without_a_secret(database_url: str, tmp_path: 
     assert create_app(unkeyed, debug=True).config["SECRET_KEY"]  # debug: the file key
 
 
-def test_forms_are_size_limited(client: FlaskClient, seeded: Seeded) -> None:
+def test_forms_are_size_limited(client: FlaskClient) -> None:
     response = client.post("/sign-in", data={"email": "a" * 70_000})
     assert response.status_code == 413
 
 
-def test_a_cross_site_form_changes_nothing(app: Flask, seeded: Seeded, repo: Repository,
-                                           clock: Clock) -> None:
+def test_a_cross_site_form_changes_nothing(app: Flask, repo: Repository) -> None:
     """A page elsewhere posting a Follow with the visitor's cookie but no token."""
     client = app.test_client()
     with client.session_transaction() as session:

@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from notifiers.service import send_digests
-from tests.web.data import HR2471_KEY, NOW, PUBLIC_URL, Seeded, sent_messages
+from tests.builders import INTRO, bill
+from tests.web.data import NOW, PUBLIC_URL, sent_messages
 from tracker.settings import Settings
 from tracker.storage import subscriptions_repo as store
 from tracker.storage.repository import Repository
@@ -24,6 +25,7 @@ from tracker.web.state import web_state
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 ANA = "ana@example.org"
+BILL_KEY = "us/117/HR 1"
 
 
 def follow(repo: Repository, *targets: tuple[str, str]) -> list[int]:
@@ -58,8 +60,16 @@ def digest_unsubscribe_path(repo: Repository, settings: Settings, folder: Path) 
 
 
 @pytest.fixture
-def one_subscription(repo: Repository, seeded: Seeded) -> int:
-    (subscription,) = follow(repo, ("bill", HR2471_KEY))
+def stored(repo: Repository) -> None:
+    """One stored bill, us/117/HR 1, for the digests to tell about."""
+    with repo.write() as db:
+        repo.upsert_bill(db, bill("HR 1", INTRO, jurisdiction="us", session="117"),
+                         baseline=True, run_id=None, now=NOW)
+
+
+@pytest.fixture
+def one_subscription(repo: Repository, stored: None) -> int:
+    (subscription,) = follow(repo, ("bill", BILL_KEY))
     return subscription
 
 
@@ -70,7 +80,7 @@ def test_the_digest_url_unsubscribes_with_one_post(
     mail_client = app.test_client(use_cookies=False)  # a mail provider: no session at all
     response = mail_client.post(path, data=ONE_CLICK)
     assert response.status_code == 200
-    assert "You will no longer receive news about US HR 2471" in response.get_data(as_text=True)
+    assert "You will no longer receive news about US HR 1" in response.get_data(as_text=True)
     assert active(repo) == [False]
     with repo.read() as db:
         (ended,) = store.subscriptions_of(db, store.get_subscriber(db, ANA).id)  # type: ignore[union-attr]
@@ -84,7 +94,7 @@ def test_get_only_asks(client: FlaskClient, repo: Repository, settings: Settings
     path = digest_unsubscribe_path(repo, settings, tmp_path)
     page = client.get(path)
     body = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Stop receiving news about US HR 2471?" in body
+    assert page.status_code == 200 and "Stop receiving news about US HR 1?" in body
     assert f'action="{path}"' in body and 'name="List-Unsubscribe" value="One-Click"' in body
     assert active(repo) == [True]  # a link scanner opening the URL changes nothing
     assert client.post(path, data=ONE_CLICK).status_code == 200  # its button
@@ -123,9 +133,9 @@ def test_forged_or_altered_tokens_are_refused_and_change_nothing(
 
 
 def test_a_subscriber_token_ends_every_subscription(
-    app: Flask, repo: Repository, settings: Settings, tmp_path: Path, seeded: Seeded
+    app: Flask, repo: Repository, settings: Settings, tmp_path: Path, stored: None
 ) -> None:
-    follow(repo, ("bill", HR2471_KEY), ("jurisdiction", "us"))
+    follow(repo, ("bill", BILL_KEY), ("jurisdiction", "us"))
     path = digest_unsubscribe_path(repo, settings, tmp_path)
     mail_client = app.test_client(use_cookies=False)
     page = mail_client.get(path).get_data(as_text=True)

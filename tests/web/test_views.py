@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from tests.builders import INTRO, PASS, REFER, REPORT, bill
-from tests.web.data import CORRECTED, HR2471_KEY, ORIGINAL, Seeded
+from tests.web.data import CORRECTED, HR2471_KEY, ORIGINAL
 from tracker.models import BillKey
 from tracker.storage.repository import Repository
 
@@ -23,7 +23,8 @@ def text_of(element: str) -> str:
     return element.removeprefix("<text>").removesuffix("</text>")
 
 
-def test_bill_history_has_every_action_and_event(repo: Repository, seeded: Seeded) -> None:
+def test_bill_history_has_every_action_and_event(shared_repo: Repository) -> None:
+    repo = shared_repo
     history = rows(repo, "SELECT * FROM v_bill_history WHERE bill = :bill "
                          "ORDER BY happened_on, entry, position, entry_id", bill=HR2471_KEY)
     with repo.read() as db:

@@ -209,18 +209,22 @@ _FETCH_STATE: sa.Table = FetchStateRow.__table__  # type: ignore[assignment]
 _INSERT_BILLS = _BILLS.insert().returning(_BILLS.c.id, sort_by_parameter_order=True)
 _INSERT_ACTION = _ACTIONS.insert()
 _INSERT_EVENT = _EVENTS.insert()
+#: Bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement.
+_IN_CHUNK = 500
 _STORED_HEADS = sa.select(
     _BILLS.c.id, _BILLS.c.key, _BILLS.c.content_hash, _BILLS.c.source
 ).where(_BILLS.c.key.in_(sa.bindparam("keys", expanding=True)))
 
 
 class _New(NamedTuple):
-    """A bill to insert, with its :func:`_state`, content hash and baseline flag."""
+    """A bill to write, with its :func:`_state`, content hash, baseline flag and (for a
+    stored bill) its id."""
 
     bill: Bill
     state: Mapping[str, Any]
     digest: str
     baseline: bool
+    bill_id: int = 0
 
 
 class _Head(NamedTuple):
@@ -247,6 +251,54 @@ def _event_columns(
         }
         for change in changes
     ]
+
+
+def _decide(
+    bill: Bill, head: _Head, *, digest: str, fill_only: bool
+) -> UpsertResult | bool:
+    """For a stored bill: the result when nothing is to be written (``skipped``, ``noop``),
+    else whether its events must be baseline whatever the session (a source taking over)."""
+    taking_over = head.source != bill.source
+    if taking_over and fill_only:
+        return UpsertResult("skipped", head.id, None, bill)
+    if head.content_hash == digest:
+        return UpsertResult("noop", head.id, None, bill)
+    return taking_over
+
+
+def _apply_update(
+    row: BillRow, action_rows: Sequence[ActionRow], item: _New, *,
+    inserts: list[dict[str, Any]], now: datetime,
+) -> tuple[Bill, tuple[Change, ...]]:
+    """Make ``row`` and ``action_rows`` hold ``item.bill`` (new actions go to ``inserts``);
+    returns the state before and the changes."""
+    bill = item.bill
+    current = [a for a in action_rows if a.removed_at is None]
+    before = _bill_from_row(row, current)
+    changes = tuple(diff(before, bill))
+    by_uid = {a.uid: a for a in action_rows}
+    after_uids = {a.uid for a in bill.actions}
+    for stored in current:
+        if stored.uid not in after_uids:
+            stored.removed_at = now  # kept in history: an upstream correction
+    for position, action in enumerate(bill.actions):
+        stored_row = by_uid.get(action.uid)
+        if stored_row is None:
+            inserts.append(_action_columns(action, bill_id=row.id, position=position, now=now))
+            continue
+        classification = [c.value for c in action.classification]
+        if stored_row.removed_at is not None:
+            stored_row.removed_at = None  # it came back upstream
+        if stored_row.position != position:
+            stored_row.position = position
+        if stored_row.classification != classification:
+            stored_row.classification = classification
+        if stored_row.extras != action.extras:
+            stored_row.extras = action.extras
+    for name, value in _bill_columns(bill, state=item.state, digest=item.digest,
+                                     now=now).items():
+        setattr(row, name, value)
+    return before, changes
 
 
 # --- the repository ---------------------------------------------------------------------------
@@ -365,64 +417,64 @@ class Repository:
     ) -> list[UpsertResult]:
         """:meth:`upsert_bill` for each of ``bills`` in turn (``baseline(bill)`` says whether
         its events are baseline), with a few statements for the whole batch: one lookup of
-        the stored bills, and the new bills, their actions and events inserted together.
-        The results come in the order of ``bills``; a key given twice is stored as if the
-        two came one after the other."""
+        the stored bills; the new bills, their actions and events inserted together; the
+        changed bills and their actions read together and written in one flush.
+
+        The results come in the order of ``bills``. A key given twice is stored as if the
+        two came one after the other: the second copy is upserted after the whole batch.
+        """
         states = [_state(bill) for bill in bills]
         digests = [_digest(state) for state in states]
         heads = self._stored_heads(session, [str(bill.key) for bill in bills])
         results: list[UpsertResult | None] = [None] * len(bills)
         fresh: list[int] = []
-        again: list[int] = []
+        changed: list[tuple[int, _Head, bool]] = []
+        repeated: list[int] = []
+        seen: set[str] = set()
         for position, bill in enumerate(bills):
             key = str(bill.key)
-            if key in heads:
-                again.append(position)
-            else:
+            if key in seen:
+                repeated.append(position)
+                continue
+            seen.add(key)
+            head = heads.get(key)
+            if head is None:
                 fresh.append(position)
-                heads[key] = None  # a second copy in this batch finds the first stored
+                continue
+            decided = _decide(bill, head, digest=digests[position], fill_only=fill_only)
+            if isinstance(decided, UpsertResult):
+                results[position] = decided
+            else:
+                changed.append((position, head, decided or baseline(bill)))
         inserted = self._insert_new(
             session, [_New(bills[i], states[i], digests[i], baseline(bills[i])) for i in fresh],
             run_id=run_id, now=now,
         )
-        for position, result in zip(fresh, inserted, strict=True):
+        updated = self._update_many(
+            session,
+            [_New(bills[i], states[i], digests[i], forced, head.id) for i, head, forced in changed],
+            run_id=run_id, now=now,
+        )
+        for position, result in [*zip(fresh, inserted, strict=True),
+                                 *zip([i for i, _, _ in changed], updated, strict=True)]:
             results[position] = result
-        for position in again:
-            bill, head = bills[position], heads[str(bills[position].key)]
-            if head is None:
-                head = self._stored_heads(session, [str(bill.key)])[str(bill.key)]
-            assert head is not None  # stored above or before this batch
-            results[position] = self._upsert_stored(
-                session, bill, head, state=states[position], digest=digests[position],
-                baseline=baseline(bill),
-                run_id=run_id, now=now, fill_only=fill_only,
+        for position in repeated:
+            (results[position],) = self.upsert_bills(
+                session, [bills[position]], baseline=baseline, run_id=run_id, now=now,
+                fill_only=fill_only,
             )
         return [result for result in results if result is not None]
 
-    def _stored_heads(self, session: Session, keys: Sequence[str]) -> dict[str, _Head | None]:
+    def _stored_heads(self, session: Session, keys: Sequence[str]) -> dict[str, _Head]:
         """``key -> (id, content hash, source)`` of the stored bills among ``keys``."""
-        heads: dict[str, _Head | None] = {}
+        heads: dict[str, _Head] = {}
         unique = sorted(set(keys))
-        # Bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement.
-        for start in range(0, len(unique), 500):
+        for start in range(0, len(unique), _IN_CHUNK):
             for bill_id, key, stored_hash, source in session.execute(
-                _STORED_HEADS, {"keys": unique[start:start + 500]}
+                _STORED_HEADS, {"keys": unique[start:start + _IN_CHUNK]}
             ):
                 heads[key] = _Head(bill_id, stored_hash, source)
         return heads
-
-    def _upsert_stored(
-        self, session: Session, bill: Bill, head: _Head, *, state: Mapping[str, Any],
-        digest: str, baseline: bool, run_id: int | None, now: datetime, fill_only: bool,
-    ) -> UpsertResult:
-        if head.source != bill.source:
-            if fill_only:
-                return UpsertResult("skipped", head.id, None, bill)
-            baseline = True
-        if head.content_hash == digest:
-            return UpsertResult("noop", head.id, None, bill)
-        return self._update(session, head.id, bill, state=state, digest=digest,
-                            baseline=baseline, run_id=run_id, now=now)
 
     def _insert_new(
         self, session: Session, new: Sequence[_New], *, run_id: int | None, now: datetime,
@@ -456,54 +508,42 @@ class Repository:
             session.execute(_INSERT_EVENT, events)
         return results
 
-    def _update(
-        self, session: Session, bill_id: int, bill: Bill, *, state: Mapping[str, Any],
-        digest: str, baseline: bool, run_id: int | None, now: datetime,
-    ) -> UpsertResult:
-        row = session.execute(
-            sa.select(BillRow).where(BillRow.id == bill_id).with_for_update()
-        ).scalar_one()
-        action_rows = session.execute(
-            sa.select(ActionRow).where(ActionRow.bill_id == bill_id)
-        ).scalars().all()
-        current = [a for a in action_rows if a.removed_at is None]
-        before = _bill_from_row(row, current)
-        changes = tuple(diff(before, bill))
-        by_uid = {a.uid: a for a in action_rows}
-        after_uids = {a.uid for a in bill.actions}
-        for stored in current:
-            if stored.uid not in after_uids:
-                stored.removed_at = now  # kept in history: an upstream correction
-        inserts = []
-        for position, action in enumerate(bill.actions):
-            stored_row = by_uid.get(action.uid)
-            if stored_row is None:
-                inserts.append(_action_columns(action, bill_id=bill_id, position=position, now=now))
-                continue
-            classification = [c.value for c in action.classification]
-            if stored_row.removed_at is not None:
-                stored_row.removed_at = None  # it came back upstream
-            if stored_row.position != position:
-                stored_row.position = position
-            if stored_row.classification != classification:
-                stored_row.classification = classification
-            if stored_row.extras != action.extras:
-                stored_row.extras = action.extras
+    def _update_many(
+        self, session: Session, items: Sequence[_New], *, run_id: int | None, now: datetime,
+    ) -> list[UpsertResult]:
+        """Write the new state of stored bills (``item.bill_id``, each once) and their
+        changes. Their rows are read (and locked, on PostgreSQL) and their actions read in
+        bounded IN lists; the ORM writes every changed row in one flush."""
+        if not items:
+            return []
+        ids = [item.bill_id for item in items]
+        rows: dict[int, BillRow] = {}
+        actions: dict[int, list[ActionRow]] = {bill_id: [] for bill_id in ids}
+        with session.no_autoflush:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start:start + _IN_CHUNK]
+                rows.update((row.id, row) for row in session.execute(
+                    sa.select(BillRow).where(BillRow.id.in_(chunk)).with_for_update()
+                ).scalars())
+                for action in session.execute(
+                    sa.select(ActionRow).where(ActionRow.bill_id.in_(chunk))
+                ).scalars():
+                    actions[action.bill_id].append(action)
+            inserts: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            results = []
+            for item in items:
+                before, changes = _apply_update(
+                    rows[item.bill_id], actions[item.bill_id], item, inserts=inserts, now=now
+                )
+                events.extend(_event_columns(item.bill_id, changes, baseline=item.baseline,
+                                             run_id=run_id, now=now))
+                results.append(UpsertResult("update", item.bill_id, before, item.bill, changes))
         if inserts:
-            session.flush()
             session.execute(_INSERT_ACTION, inserts)
-        for name, value in _bill_columns(bill, state=state, digest=digest, now=now).items():
-            setattr(row, name, value)
-        self._add_events(session, bill_id, changes, baseline=baseline, run_id=run_id, now=now)
-        return UpsertResult("update", bill_id, before, bill, changes)
-
-    def _add_events(
-        self, session: Session, bill_id: int, changes: Iterable[Change], *, baseline: bool,
-        run_id: int | None, now: datetime,
-    ) -> None:
-        rows = _event_columns(bill_id, changes, baseline=baseline, run_id=run_id, now=now)
-        if rows:
-            session.execute(_INSERT_EVENT, rows)
+        if events:
+            session.execute(_INSERT_EVENT, events)
+        return results
 
     def get_bill(self, session: Session, key: BillKey) -> Bill | None:
         row = session.execute(
@@ -564,11 +604,17 @@ class Repository:
             for r in rows
         ]
 
-    def events(self, session: Session, filters: EventFilter) -> Iterator[EventView]:
+    def events(
+        self, session: Session, filters: EventFilter, *, newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[EventView]:
+        """The events matching ``filters``, oldest first (``newest_first``: the latest page
+        first, as an analyst looks at recent changes), at most ``limit`` of them."""
         query = (
             sa.select(EventRow, BillRow.key)
             .join(BillRow, BillRow.id == EventRow.bill_id)
-            .order_by(EventRow.id)
+            .order_by(EventRow.id.desc() if newest_first else EventRow.id)
+            .limit(limit)
         )
         if filters.since:
             query = query.where(EventRow.detected_at >= filters.since)

@@ -39,6 +39,8 @@ from scrapers import REGISTRY
 from tracker.errors import ConfigError
 from tracker.settings import Settings
 from tracker.tokens import signing_key
+from tracker.web import account, admin, api, exports, pages, unsubscribe
+from tracker.web.common import catalog, render
 from tracker.web.filters import BadFilter
 from tracker.web.security import (
     CsrfRefused,
@@ -49,7 +51,14 @@ from tracker.web.security import (
     redact_tokens,
     security_headers,
 )
-from tracker.web.state import EXTENSION, WebState, derive_key, staff_from_env, utcnow
+from tracker.web.state import (
+    EXTENSION,
+    WebState,
+    derive_key,
+    staff_from_env,
+    utcnow,
+    web_state,
+)
 from tracker.wiring import open_repository, settings_from_env
 
 __all__ = ["create_app"]
@@ -121,8 +130,6 @@ def create_app(
 
 
 def _register(app: Flask) -> None:
-    from tracker.web import account, admin, api, exports, pages, unsubscribe
-
     for blueprint in (pages.bp, exports.bp, api.bp, api.health, account.bp, unsubscribe.bp,
                       admin.bp):
         app.register_blueprint(blueprint)
@@ -142,8 +149,6 @@ def _before() -> None:
 
 
 def _after(response: Response) -> Response:
-    from tracker.web.state import web_state
-
     path = request.path
     headers = security_headers(
         https=web_state().https,
@@ -168,8 +173,6 @@ def _error(status: int, message: str) -> ResponseReturnValue:
         return jsonify({"error": message}), status
     if _wants_text():
         return Response(f"error: {message}\n", status=status, mimetype="text/plain")
-    from tracker.web.common import catalog, render
-
     words = catalog()
     key = f"web.error.{status}"
     title = words.get(key) or words.t("web.error.title")
@@ -182,16 +185,12 @@ def _bad_filter(error: BadFilter) -> ResponseReturnValue:
 
 
 def _csrf_refused(error: CsrfRefused) -> ResponseReturnValue:
-    from tracker.web.common import catalog
-
     return _error(400, catalog().t("web.error.csrf"))
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     if error.code is None or error.code < 400:
         return error
-    from tracker.web.common import catalog
-
     words = catalog()
     message = words.get(f"web.error.{error.code}_text") or (error.description or "")
     if error.code == 400 and error.description and _wants_json():

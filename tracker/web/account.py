@@ -242,6 +242,7 @@ class Preferences:
 
 
 def describe_subscription(w: Words, subscription: SubscriptionView) -> Followed:
+    """A subscription as the account and unsubscribe pages name it, with a link to its target."""
     kind, target = subscription.target_kind, subscription.target
     if kind == TargetKind.BILL.value:
         label, url = w.t("target.bill", bill=_bill_label(target)), bill_url(target)
