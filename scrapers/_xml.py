@@ -10,6 +10,7 @@ naming the document.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from lxml import etree
@@ -20,7 +21,11 @@ from tracker.errors import ParseError
 Element = Any
 
 # A DOCTYPE may hide behind a BOM, an XML declaration, comments or processing instructions.
-_DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?.*?\?>|<!--.*?-->)*<!(?:DOCTYPE|ENTITY)", re.S)
+# Only the prolog is looked at (a lazy ``.*?`` over the whole body scanned every document to
+# its end); a DOCTYPE behind a longer prolog is still caught after parsing (docinfo).
+_DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--[^>]*-->)*<!(?:DOCTYPE|ENTITY)")
+_PROLOG_BYTES = 4096
+_PARSERS = threading.local()
 _DECLARED_ENCODING = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)"
 )
@@ -34,20 +39,12 @@ def xml_root(body: bytes, *, document: str, fallback_encoding: str | None = None
     while declaring (or implying) UTF-8: a body that is not valid UTF-8 and declares no
     other encoding is read in that encoding instead of being refused.
     """
-    if _DOCTYPE.match(body):
+    if _DOCTYPE.match(body[:_PROLOG_BYTES]):
         raise ParseError("DOCTYPE and entity declarations are refused", document=document)
     if fallback_encoding is not None:
         body = _as_utf8(body, fallback=fallback_encoding)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}", document=document) from None
     if root is None:
@@ -55,6 +52,23 @@ def xml_root(body: bytes, *, document: str, fallback_encoding: str | None = None
     if root.getroottree().docinfo.doctype:
         raise ParseError("DOCTYPE and entity declarations are refused", document=document)
     return root
+
+
+def _parser() -> Any:
+    """One hardened parser per thread: building one per document costs more than parsing a
+    small document, and lxml parsers must not be shared between threads."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        _PARSERS.parser = parser
+    return parser
 
 
 def _as_utf8(body: bytes, *, fallback: str) -> bytes:

@@ -35,16 +35,15 @@ Quirks of the bill files handled here:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from lxml import etree
 from lxml import html as lxml_html
 
 from scrapers._actions import Rule, RuleTable, vocabulary_order
+from scrapers._xml import Element, xml_root
 from tracker.errors import InvalidBillKey, ParseError, SourceError
 from tracker.models import ActionClass, BillType, Chamber, normalize_identifier
 from tracker.records import (
@@ -64,9 +63,6 @@ NAME = "us-govinfo"
 DEFAULT_ORIGIN = "https://www.govinfo.gov"
 INDEX_PATH = "/sitemap/bulkdata/BILLSTATUS/sitemapindex.xml"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-
-#: lxml elements (lxml ships no type information).
-Element = Any
 
 A = ActionClass
 
@@ -174,10 +170,6 @@ _CHILD = re.compile(r"^(\d+)(hr|s|hres|sres|hconres|sconres|hjres|sjres)$")
 _LOC_SYSTEM = "9"
 _LOC_LABEL = re.compile(r"^[^:]{3,80}?:\s+")
 _WHITESPACE = re.compile(r"\s+")
-# Only the prolog is looked at (a lazy ``.*?`` over the whole body made this scan every
-# document to its end); a DOCTYPE hidden behind a longer prolog is caught after parsing.
-_DOCTYPE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--[^>]*-->)*<!(?:DOCTYPE|ENTITY)")
-_PROLOG_BYTES = 4096
 _BLOCK_TAGS = ("p", "li", "ul", "ol", "div", "br", "h1", "h2", "h3", "h4", "table", "tr", "td")
 #: Shortest remainder (whitespace removed) that may match another row by prefix.
 _MIN_PREFIX = 20
@@ -307,41 +299,6 @@ def _instant(text: str) -> datetime | None:
 # ---------------------------------------------------------------------------------------------
 # XML
 # ---------------------------------------------------------------------------------------------
-
-
-_PARSERS = threading.local()
-
-
-def _parser() -> Any:
-    """One hardened parser per thread: building a parser per document costs more than a
-    small document's parse, and lxml parsers must not be shared between threads."""
-    parser = getattr(_PARSERS, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        _PARSERS.parser = parser
-    return parser
-
-
-def xml_root(body: bytes, *, document: str) -> Element:
-    """Parse untrusted XML: no DTD, no entities, no network, no huge trees."""
-    if _DOCTYPE.match(body[:_PROLOG_BYTES]):
-        raise ParseError("DOCTYPE and entity declarations are refused", document=document)
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"not well-formed XML: {exc}", document=document) from None
-    if root is None:
-        raise ParseError("empty document", document=document)
-    if root.getroottree().docinfo.doctype:
-        raise ParseError("DOCTYPE and entity declarations are refused", document=document)
-    return root
 
 
 def parse_sitemap(body: bytes, *, document: str, kind: str) -> list[tuple[str, str | None]]:
