@@ -6,7 +6,8 @@ each following the whole of Congress or one bill, daily; their welcome digests s
 upstream change polled. Timed: ``notifiers.service.send_digests`` the next morning, which
 routes the new events, builds every due digest, renders it in its language (jinja2, css-inline),
 queues it in the outbox with its deliveries and sends it over one SMTP connection per batch to
-an aiosmtpd server on loopback (which parses nothing and keeps only the Message-IDs).
+an aiosmtpd server on loopback, in a process of its own as a mail server would be
+(``bench/smtp_sink.py``: it keeps only the Message-IDs).
 
 Every subscriber must receive exactly one daily digest, with distinct Message-IDs; the run
 fails loudly otherwise.
@@ -15,14 +16,12 @@ fails loudly otherwise.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
-
-from aiosmtpd.controller import Controller
 
 from notifiers.outbox import SENT
 from notifiers.service import send_digests
@@ -44,18 +43,38 @@ from tracker.subscriptions import SubscriberProfile
 from tracker.wiring import open_repository
 
 LANGUAGES = (Language.EN, Language.KO, Language.ES)
-_HEADERS = BytesHeaderParser()
 
 
-@dataclass
-class CountingSink:
-    """An SMTP handler that accepts everything and keeps each message's Message-ID."""
+class SinkProcess:
+    """``bench/smtp_sink.py`` running on a free loopback port; ``message_ids()`` reads what it
+    has accepted so far."""
 
-    message_ids: list[str] = field(default_factory=list)
+    def __init__(self, folder: Path) -> None:
+        self.port = _free_port()
+        self.log = folder / "smtp-sink.log"
+        self.log.touch()
+        self._process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("smtp_sink.py")), str(self.port),
+             str(self.log)],
+        )
+        deadline = time.monotonic() + 20
+        while not _accepts(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("digest bench: the loopback SMTP server did not start")
+            time.sleep(0.05)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.message_ids.append(str(_HEADERS.parsebytes(envelope.content)["Message-ID"]))
-        return "250 2.0.0 accepted"
+    def message_ids(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _free_port() -> int:
@@ -67,18 +86,17 @@ def _free_port() -> int:
 
 def measure(tmp: Path, *, subscribers: int) -> dict[str, Any]:
     """``{"messages", "seconds"}`` of the timed delivery run (see the module docstring)."""
-    sink = CountingSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
+    tmp.mkdir(parents=True, exist_ok=True)
+    sink = SinkProcess(tmp)
     try:
         with DemoUpstream(tmp / "digest-upstream") as upstream:
-            return _run(tmp, upstream, controller, sink, subscribers=subscribers)
+            return _run(tmp, upstream, sink, subscribers=subscribers)
     finally:
-        controller.stop()
+        sink.stop()
 
 
-def _run(tmp: Path, upstream: DemoUpstream, controller: Controller, sink: CountingSink, *,
-         subscribers: int) -> dict[str, Any]:
+def _run(tmp: Path, upstream: DemoUpstream, sink: SinkProcess, *, subscribers: int
+         ) -> dict[str, Any]:
     settings = demo_settings(tmp / "digest", base_url=upstream.base_url, extra_env={
         "TRACKER_SECRET_KEY": "bench-secret-key-0123456789abcdef",
         "TRACKER_PUBLIC_URL": "https://tracker.example.org",
@@ -88,7 +106,7 @@ def _run(tmp: Path, upstream: DemoUpstream, controller: Controller, sink: Counti
     pipeline = demo_pipeline(settings, repo, clock)
     if pipeline.poll(SOURCE).status != "ok":
         raise SystemExit("digest bench: the baseline poll failed")
-    transport = SmtpTransport(host="127.0.0.1", port=int(controller.port), timeout=30.0,
+    transport = SmtpTransport(host="127.0.0.1", port=sink.port, timeout=30.0,
                               helo="tracker.example.org")
     subscribed_at = BASELINE_AT + timedelta(minutes=5)
     _subscribe(repo, subscribers, now=subscribed_at)
@@ -100,14 +118,15 @@ def _run(tmp: Path, upstream: DemoUpstream, controller: Controller, sink: Counti
     upstream.apply_change()
     if pipeline.poll(SOURCE).status != "ok":
         raise SystemExit("digest bench: the change poll failed")
-    before = len(sink.message_ids)
+    before = len(sink.message_ids())
     started = time.perf_counter()
     daily = send_digests(repo, settings=settings, now=NEXT_MORNING, transport=transport,
                          clock=lambda: NEXT_MORNING)
     seconds = time.perf_counter() - started
     _check(daily, expected=subscribers, what="daily")
-    received = sink.message_ids[before:]
-    if len(received) != subscribers or len(set(sink.message_ids)) != len(sink.message_ids):
+    every = sink.message_ids()
+    received = every[before:]
+    if len(received) != subscribers or len(set(every)) != len(every):
         raise SystemExit(f"digest bench: {len(received)} daily messages received for "
                          f"{subscribers} subscribers, or a Message-ID repeated")
     repo.engine.dispose()

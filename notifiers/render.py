@@ -93,10 +93,11 @@ def render_html(view: DigestView) -> str:
     return _inliner().inline(environment().get_template(HTML_TEMPLATE).render(view=view))
 
 
-def _fitting_html(build: Callable[[int | None], DigestView], *, items: int,
+def _fitting_html(build: Callable[[int | None], DigestView], *, whole: DigestView, items: int,
                   budget: int) -> str:
-    """The HTML with as many items in full as fit in ``budget`` bytes (all, if they fit)."""
-    html = render_html(build(None))
+    """The HTML with as many items in full as fit in ``budget`` bytes (all, if they fit);
+    ``whole`` is ``build(None)``, already built for the text part."""
+    html = render_html(whole)
     full = items
     while len(html.encode()) > budget and full > 0:
         # Items weigh about the same: aim at the share that fits, and at least one fewer.
@@ -127,7 +128,7 @@ def render(
         view = build(None)
         text = render_text(view)
         items = sum(len(group.items) for group in digest.groups)
-        html = _fitting_html(build, items=items, budget=html_budget)
+        html = _fitting_html(build, whole=view, items=items, budget=html_budget)
     except (ConfigError, TemplateError, ValueError) as exc:
         raise RenderError(f"digest {digest.digest_key}: cannot be rendered: {exc}") from None
     return Rendered(subject=view.subject, text=text, html=html, language=language,

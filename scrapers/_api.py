@@ -131,6 +131,9 @@ def json_object(body: bytes, *, document: str) -> dict[str, Any]:
         raise ParseError(
             f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", document=document
         ) from None
+    except RecursionError:
+        # The decoder recurses per level: a hostile [[[[...]]]] must not crash the poll.
+        raise ParseError("JSON nested too deeply", document=document) from None
     if not isinstance(data, dict):
         raise ParseError(
             f"expected a JSON object, got {type(data).__name__}", document=document

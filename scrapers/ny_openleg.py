@@ -199,6 +199,9 @@ def load(body: bytes, *, document: str) -> Node:
         value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"not JSON: {exc}", document=document) from None
+    except RecursionError:
+        # The decoder recurses per level: a hostile [[[[...]]]] must not crash the poll.
+        raise ParseError("JSON nested too deeply", document=document) from None
     root = Node(value, "", document)
     root.mapping()  # every response is a JSON object
     success = root.maybe("success")

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from notifiers.text import display_text
 from tracker.cli_digest import register as register_digest_commands
 from tracker.cli_run import register as register_service_commands
 from tracker.cli_subscriptions import register as register_subscription_commands
@@ -90,10 +92,10 @@ def emit(rows: Iterable[dict[str, Any]], *, fmt: Format, columns: Sequence[str])
         writer = csv.writer(out)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            writer.writerow([_spreadsheet_safe(_shown(row.get(c))) for c in columns])
             count += 1
         return count
-    materialized = [[_cell(row.get(c)) for c in columns] for row in rows]
+    materialized = [[_shown(row.get(c)) for c in columns] for row in rows]
     widths = [
         min(60, max([len(c)] + [len(r[i]) for r in materialized])) for i, c in enumerate(columns)
     ]
@@ -116,6 +118,21 @@ def _cell(value: Any) -> str:
             _cell(v) for v in value
         )
     return str(value)
+
+
+def _shown(value: Any) -> str:
+    """A cell for people's screens and spreadsheets: upstream text (bill titles, actions) on
+    one line, without control characters (a terminal obeys ESC sequences) or invisible bidi
+    and zero-width characters (they reorder or hide what is shown). JSON keeps values whole."""
+    return display_text(_cell(value))
+
+
+def _spreadsheet_safe(cell: str) -> str:
+    """A CSV cell that a spreadsheet will not run: text starting like a formula (``=``,
+    ``+``, ``@``, or ``-`` before anything but a digit) gets a leading apostrophe."""
+    if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not cell[1:2].isdigit()):
+        return "'" + cell
+    return cell
 
 
 def _repository() -> Repository:
@@ -440,6 +457,11 @@ def main(argv: Iterator[str] | None = None) -> None:
             sys.exit(code)
     except TrackerError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        # The database went away or stayed locked under a command (a lease, a read): one
+        # line, as for every expected failure, not a traceback.
+        typer.echo(f"error: database error: {str(exc).splitlines()[0]}", err=True)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

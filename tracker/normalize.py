@@ -18,18 +18,27 @@ from tracker.records import ActionRecord, BillRecord
 from tracker.stages import derive_stage
 
 _SPACES = re.compile(r"\s+")
-# What makes a string need the full collapse: a run of two spaces, or any white space other
-# than a plain space (the characters the original fast path looked for).
-_NEEDS_COLLAPSE = re.compile("  |[\n\r\t\xa0\u2028\u2029\f\v]")
+#: Control characters that are not white space (NUL, ESC, DEL, C1): they mean nothing in a
+#: bill's text, PostgreSQL refuses NUL in text, and ESC sequences would drive an analyst's
+#: terminal.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# What makes a string need the full treatment: a run of two spaces, white space other than
+# a plain space (the characters the original fast path looked for), or a control character.
+_NEEDS_COLLAPSE = re.compile("  |[\n\r\t\xa0\u2028\u2029\f\v\x00-\x08\x0e-\x1b\x7f-\x9f]")
 
 
 def collapse(text: str) -> str:
-    """Collapse runs of white space to one space and strip the ends."""
+    """Collapse runs of white space to one space, drop control characters, strip the ends."""
     stripped = text.strip()
-    # Most upstream strings are clean already; skip the substitution for them (a hot path).
+    # Most upstream strings are clean already; skip the substitutions for them (a hot path).
     if _NEEDS_COLLAPSE.search(stripped):
-        return _SPACES.sub(" ", stripped)
+        return _SPACES.sub(" ", _CONTROLS.sub("", stripped)).strip()
     return stripped
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters that are not white space (line breaks kept)."""
+    return _CONTROLS.sub("", text)
 
 
 def action_uid(*, record: ActionRecord, occurrence: int) -> str:
@@ -84,7 +93,7 @@ def normalize(record: BillRecord) -> Bill:
             for s in record.sponsors
         ),
         subjects=tuple(dict.fromkeys(collapse(s) for s in record.subjects if s.strip())),
-        summary=record.summary.strip(),
+        summary=without_controls(record.summary).strip(),
         versions=tuple(
             Version(name=collapse(v.name), date=v.date, url=v.url) for v in record.versions
         ),

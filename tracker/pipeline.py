@@ -35,6 +35,7 @@ from tracker.errors import (
     ParseError,
     RateLimited,
     SourceError,
+    StorageError,
     TrackerError,
 )
 from tracker.http import HttpClient
@@ -201,6 +202,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def one_line(text: str) -> str:
+    """An error message on one line: upstream text quoted in it (an XML parser's message, a
+    CSV header) may hold line breaks, and every report promises one line per failure."""
+    return " ".join(text.split())
+
+
 class Pipeline:
     """Polls sources into one repository. Build it once; ``poll`` as often as needed."""
 
@@ -242,6 +249,7 @@ class Pipeline:
         """Poll one source now and return what happened; never raises for upstream trouble.
 
         An unknown source name is the caller's mistake: ConfigError, and nothing recorded.
+        A database that cannot record the run's start raises StorageError (one line).
         When ``stop`` is set (a shutdown), the poll ends after the document in hand is
         stored, and the run is recorded as ``stopped``; the rest is polled next time.
         """
@@ -250,9 +258,15 @@ class Pipeline:
                 f"unknown source {name!r} (known: {', '.join(sorted(self.registry))})"
             )
         started = self.clock()
-        with self.repo.write() as session:
-            run_id = self.repo.start_run(session, source=name, now=started)
-            baselined = self.repo.baselined_sessions(session, source=name)
+        try:
+            with self.repo.write() as session:
+                run_id = self.repo.start_run(session, source=name, now=started)
+                baselined = self.repo.baselined_sessions(session, source=name)
+        except SQLAlchemyError as exc:
+            # Nothing to record the run in: the caller hears it, in one line.
+            raise StorageError(
+                f"{name}: poll not started: database error: {one_line(str(exc).splitlines()[0])}"
+            ) from None
         run = _Run(
             RunReport(source=name, run_id=run_id, started_at=started),
             baselined,
@@ -430,6 +444,7 @@ class Pipeline:
 
     def _fail(self, run: _Run, ref: BillRef, error: str, *, bill: str | None = None) -> None:
         run.failed_groups.add(ref.group)
+        error = one_line(error)
         run.report.failures.append(Failure(document=ref.url, error=error, bill=bill))
         log.warning("%s: %s", run.report.source, error)
 
@@ -457,6 +472,8 @@ class Pipeline:
     def _finish(self, run: _Run) -> None:
         report = run.report
         report.finished_at = self.clock()
+        if report.error:
+            report.error = one_line(report.error)
         if report.error:
             report.status = "failed"
         elif run.stopped:

@@ -97,7 +97,7 @@ def _positions(header: list[str], *, columns: Sequence[str], document: str) -> d
     for column in columns:
         index = found.get(column.lower())
         if index is None:
-            listed = ", ".join(name.strip() for name in header)
+            listed = ", ".join(" ".join(name.split()) for name in header)  # one line
             raise ParseError(f"no {column!r} column (header: {listed})", document=document)
         positions[column] = index
     return positions

@@ -52,7 +52,14 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    # How long a writer waits for another's lock before "database is locked": 30 s, or the
+    # URL's ``?timeout=SECONDS`` (sqlite:///tracker.db?timeout=5).
+    given = url.query.get("timeout", "30")
+    try:
+        timeout = float(given if isinstance(given, str) else given[-1])
+    except ValueError:
+        raise ArgumentError(f"timeout={given!r} is not a number of seconds") from None
+    engine = sa.create_engine(url, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -60,7 +67,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         if url.database and url.database != ":memory:":
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses no commit
         cursor.close()

@@ -58,6 +58,16 @@ class OutboxView:
     sent_at: datetime | None
 
 
+# Built once per dialect, the values bound at execution: building the statement per message
+# cost more than running it.
+_QUEUE = {
+    name: insert(OutboxRow)
+    .on_conflict_do_nothing(index_elements=[OutboxRow.digest_key])
+    .returning(OutboxRow.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def queue_message(
     session: Session,
     *,
@@ -79,13 +89,7 @@ def queue_message(
     }
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(OutboxRow).values(**values)
-            .on_conflict_do_nothing(index_elements=[OutboxRow.digest_key])
-            .returning(OutboxRow.id)
-        )
-        return session.execute(statement).scalar() is not None
+        return session.execute(_QUEUE[dialect], values).scalar() is not None
     # Other databases: check, then insert (the unique key still refuses a duplicate).
     exists = session.execute(
         sa.select(OutboxRow.id).where(OutboxRow.digest_key == digest_key)

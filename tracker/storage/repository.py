@@ -206,7 +206,7 @@ _BILLS: sa.Table = BillRow.__table__  # type: ignore[assignment]
 _ACTIONS: sa.Table = ActionRow.__table__  # type: ignore[assignment]
 _EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
 _FETCH_STATE: sa.Table = FetchStateRow.__table__  # type: ignore[assignment]
-_INSERT_BILLS = _BILLS.insert().returning(_BILLS.c.id, sort_by_parameter_order=True)
+_INSERT_BILL = _BILLS.insert()
 _INSERT_ACTION = _ACTIONS.insert()
 _INSERT_EVENT = _EVENTS.insert()
 #: Bounded IN lists: SQLite and PostgreSQL both cap the parameters of one statement.
@@ -483,13 +483,16 @@ class Repository:
         if not new:
             return []
         # Core statements on the tables, with parameters apart from the statement: compiled
-        # once and cached, and executed once per batch (insertmanyvalues hands the ids back
-        # in parameter order).
-        ids = session.execute(
-            _INSERT_BILLS,
+        # once and cached, and executed once per batch. The ids are then read back by key:
+        # SQLite does not promise RETURNING rows in the order of a multi-row insert, so
+        # asking for them in order made SQLAlchemy insert row by row there.
+        session.execute(
+            _INSERT_BILL,
             [_bill_columns(item.bill, state=item.state, digest=item.digest, now=now)
              | {"first_seen_at": now} for item in new],
-        ).scalars().all()
+        )
+        heads = self._stored_heads(session, [str(item.bill.key) for item in new])
+        ids = [heads[str(item.bill.key)].id for item in new]
         actions = [
             _action_columns(action, bill_id=bill_id, position=position, now=now)
             for item, bill_id in zip(new, ids, strict=True)
