@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,8 +97,12 @@ def child_ingest(n: int, url: str, folder: Path) -> dict[str, Any]:
 def ingest_figures(sizes: Sizes, backends: list[tuple[str, str]], tmp: Path) -> list[Figure]:
     figures = []
     for backend, url in backends:
+        documents = tmp / f"ingest-{backend}"
         with scratch_database(url) as scratch:
-            got = child_ingest(sizes.bills, scratch, tmp / f"ingest-{backend}")
+            got = child_ingest(sizes.bills, scratch, documents)
+        # Up to a gigabyte of synthetic documents: gone before the next figure is measured
+        # (their write-back to disk would otherwise run under it).
+        shutil.rmtree(documents, ignore_errors=True)
         inputs = {"bills": got["bills"], "megabytes": round(got["bytes"] / 1e6, 1)}
         figures += [
             Figure("ingest_bills_per_s", got["bills"] / got["seconds"], "bills/s", ">= 200",
@@ -195,7 +200,13 @@ def write_results(path: Path, results: list[Figure], *, command: str, seconds: f
         inputs = ", ".join(f"{k}={v}" for k, v in f.inputs.items())
         lines.append(f"| {f.name} | {f.backend} | {f.value:.2f} | {f.unit} | {f.bar} | "
                      f"{'yes' if f.ok() else 'NO'} | {inputs} |")
-    path.write_text("\n".join(lines) + "\n")
+    # The hand-written notes below the table (from NOTES_HEADING on) survive a new run.
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    notes = previous[previous.find(NOTES_HEADING):] if NOTES_HEADING in previous else ""
+    path.write_text("\n".join(lines) + "\n" + (f"\n{notes}" if notes else ""), encoding="utf-8")
+
+
+NOTES_HEADING = "## Notes"
 
 
 def main() -> int:
