@@ -12,20 +12,17 @@ the same process just before the poll (file reads not counted).
 
 Run in a fresh process so that ``ru_maxrss`` is this ingest's own::
 
-    python bench/ingest_bench.py N DATABASE_URL FOLDER
+    python bench/ingest_bench.py N DATABASE_URL FOLDER [WORKERS]
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import resource
 import sys
 import time
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -33,35 +30,13 @@ sys.path.insert(0, str(HERE.parent))
 from lxml import etree  # noqa: E402
 
 from bench import synthetic  # noqa: E402
-from scrapers.us_govinfo import UsGovinfo  # noqa: E402
+from bench.folder_source import FolderGovinfo  # noqa: E402
 from tracker.http import HttpClient  # noqa: E402
+from tracker.ingest_workers import IngestWorkers, default_workers  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
-from tracker.records import BillRef, Checkpoint, Fetched, StateUpdate, Validators  # noqa: E402
 from tracker.settings import Settings, SourceSettings  # noqa: E402
 from tracker.storage.engine import make_engine, migrate  # noqa: E402
 from tracker.storage.repository import Repository  # noqa: E402
-
-ORIGIN = "https://www.govinfo.gov"
-LASTMOD = "2026-11-30T00:00:00.000Z"
-
-
-class FolderGovinfo(UsGovinfo):
-    """us-govinfo whose index is a list of paths and whose transport is a folder."""
-
-    root: ClassVar[Path]
-    paths: ClassVar[tuple[str, ...]] = ()
-
-    def discover(self, *, since: datetime | None) -> Iterator[BillRef | Checkpoint]:
-        for path in self.paths:
-            yield BillRef(source="us-govinfo", url=ORIGIN + path, session="118",
-                          lastmod=LASTMOD, group=None)
-
-    def fetch(self, ref: BillRef) -> Fetched:
-        body = (self.root / ref.url[len(ORIGIN) + 1:]).read_bytes()
-        # tracker.http hashes every body it receives (the "unchanged" check); so does this.
-        validators = Validators(sha256=hashlib.sha256(body).hexdigest(), lastmod=ref.lastmod)
-        return Fetched(ref=ref, documents={ref.url: body},
-                       updates=(StateUpdate(ref.url, validators),))
 
 
 def bare_parse_seconds(root: Path, paths: tuple[str, ...]) -> float:
@@ -75,7 +50,18 @@ def bare_parse_seconds(root: Path, paths: tuple[str, ...]) -> float:
     return spent
 
 
-def ingest(n: int, url: str, folder: Path) -> dict[str, Any]:
+def _peak_mb(pid: int) -> float:
+    """A process's peak resident memory (``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dict[str, Any]:
+    """One timed poll of ``n`` bills with ``workers`` ingest workers (None: the product's
+    default, :func:`tracker.ingest_workers.default_workers`; 0: none, the poll does it all).
+    The workers are started before the clock starts, as the service starts them at launch."""
     written = synthetic.write_congress(folder, n)
     FolderGovinfo.root, FolderGovinfo.paths = written.root, written.paths
     parse_seconds = bare_parse_seconds(written.root, written.paths)
@@ -85,20 +71,30 @@ def ingest(n: int, url: str, folder: Path) -> dict[str, Any]:
     repo = Repository(engine)
     settings = Settings(config_dir=Path("."), database_url=url, sources={
         "us-govinfo": SourceSettings(name="us-govinfo", enabled=True, sessions=("118",))})
+    count = default_workers() if workers is None else workers
+    pool = IngestWorkers(workers=count, preload=("bench.folder_source",)) if count else None
+    if pool is not None:
+        pool.start()
     pipeline = Pipeline(settings=settings, repo=repo,
                         http=HttpClient(user_agent="bench", min_interval=0),
-                        registry={"us-govinfo": FolderGovinfo})
+                        registry={"us-govinfo": FolderGovinfo}, workers=pool)
     started = time.perf_counter()
     report = pipeline.poll("us-govinfo")
     seconds = time.perf_counter() - started
     if report.status != "ok" or report.inserted != n:
         raise SystemExit(f"ingest did not store every bill: {report.summary_line()}")
+    # The poll's peak memory: this process and every parse worker, added up.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if pool is not None:
+        peak += sum(_peak_mb(pid) for pid in pool.worker_pids())
+        pool.close()
     engine.dispose()
     return {"bills": n, "seconds": seconds, "parse_seconds": parse_seconds,
-            "bytes": written.bytes, "peak_rss_mb": peak, "events": report.events}
+            "bytes": written.bytes, "peak_rss_mb": peak, "events": report.events,
+            "workers": count}
 
 
 if __name__ == "__main__":
     count, database, where = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    print(json.dumps(ingest(count, database, where)))
+    chosen = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    print(json.dumps(ingest(count, database, where, workers=chosen)))

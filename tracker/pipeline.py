@@ -23,12 +23,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker.batch_store import (
+    BatchOutcome,
+    Parsed,
+    StoredBill,
+    StoreOptions,
+    store_batch,
+)
 from tracker.errors import (
     ConfigError,
     FetchError,
@@ -39,19 +49,16 @@ from tracker.errors import (
     TrackerError,
 )
 from tracker.http import HttpClient
+from tracker.ingest_workers import Chunk, ChunkOutcome, HookFactory, IngestWorkers
 from tracker.ledger import DatabaseLedger
-from tracker.models import Bill
-from tracker.normalize import normalize
+from tracker.prepare import ParseOutcome, parse_and_normalize
+from tracker.read_ahead import ReadAhead
 from tracker.records import BillRef, Checkpoint, Fetched, Validators
 from tracker.settings import Settings
 from tracker.source import Source, SourceContext, SourceFactory
-from tracker.storage.repository import Repository, UpsertResult
+from tracker.storage.repository import Repository
 
 log = logging.getLogger(__name__)
-
-#: Called after each stored bill, inside its transaction (topic matching hangs here).
-StoredHook = Callable[[object, UpsertResult], None]
-
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -151,24 +158,15 @@ BATCH_DOCUMENTS = 200
 BATCH_SECONDS = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """One fetched document, its normalized bills, and whether its cursor may move."""
-
-    fetched: Fetched
-    bills: list[Bill]
-    keep_cursor: bool
-
-
 @dataclass
 class _Batch:
     """Parsed documents waiting to be stored together, in one transaction."""
 
-    documents: list[_Parsed] = field(default_factory=list)
+    documents: list[Parsed] = field(default_factory=list)
     bills: int = 0
     since: float = 0.0
 
-    def add(self, parsed: _Parsed) -> None:
+    def add(self, parsed: Parsed) -> None:
         if not self.documents:
             self.since = time.monotonic()
         self.documents.append(parsed)
@@ -181,7 +179,7 @@ class _Batch:
             or time.monotonic() - self.since >= BATCH_SECONDS
         )
 
-    def take(self) -> list[_Parsed]:
+    def take(self) -> list[Parsed]:
         documents, self.documents, self.bills = self.documents, [], 0
         return documents
 
@@ -196,6 +194,11 @@ class _Run:
     failed_groups: set[str | None] = field(default_factory=set)
     stopped: bool = False
     batch: _Batch = field(default_factory=lambda: _Batch())
+    # Documents for the ingest workers: the chunk being filled, and the chunks handed over
+    # whose outcomes are not applied yet (oldest first).
+    chunk: list[Fetched] = field(default_factory=list)
+    chunk_since: float = 0.0
+    in_flight: deque[Future[ChunkOutcome]] = field(default_factory=deque)
 
 
 def utcnow() -> datetime:
@@ -206,6 +209,34 @@ def one_line(text: str) -> str:
     """An error message on one line: upstream text quoted in it (an XML parser's message, a
     CSV header) may hold line breaks, and every report promises one line per failure."""
     return " ".join(text.split())
+
+
+#: Documents fetched (and parsed) ahead of the one being stored (bounded memory).
+READ_AHEAD = 256
+#: With ingest workers: a poll parses and stores its first changed documents itself (a small
+#: poll never waits on another process), and hands the rest over in chunks of this many
+#: documents (or fewer, once the first has waited ``BATCH_SECONDS``).
+WORKERS_AFTER = 100
+CHUNK_DOCUMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One ref after fetching (in the read-ahead thread): the fetched documents and their
+    parse outcome (None: left to the ingest workers), or the error that failed the fetch."""
+
+    ref: BillRef
+    fetched: Fetched | None = None
+    outcome: ParseOutcome | None = None
+    error: str | None = None
+    rate_limited: RateLimited | None = None
+
+
+class _Stopped:
+    """The read-ahead thread saw the stop request before fetching the next document."""
+
+
+_STOPPED = _Stopped()
 
 
 class Pipeline:
@@ -221,6 +252,8 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         on_stored: Callable[..., None] | None = None,
         progress: Callable[[RunReport], None] | None = None,
+        workers: IngestWorkers | None = None,
+        worker_hook: HookFactory | None = None,
     ) -> None:
         self.settings = settings
         self.repo = repo
@@ -229,6 +262,12 @@ class Pipeline:
         self.clock = clock
         self.on_stored = on_stored
         self.progress = progress
+        #: Processes that parse, normalize and store the documents of large polls (None:
+        #: this process does it all). ``worker_hook`` builds their ``on_stored`` hook.
+        self.workers = workers
+        self.worker_hook = worker_hook
+        if workers is not None and on_stored is not None and worker_hook is None:
+            raise ValueError("ingest workers need worker_hook to run on_stored's work")
 
     def build_source(self, name: str) -> Source:
         factory = self.registry.get(name)
@@ -292,145 +331,185 @@ class Pipeline:
     # -- the walk ---------------------------------------------------------------------------------
 
     def _walk(self, source: Source, run: _Run, stop: threading.Event | None) -> None:
+        """Store what the source yields, in order. Discovery, fetching, parsing and
+        normalizing run a few documents ahead in a thread of their own (``_prepared``), so
+        they overlap with storing; everything that touches the report happens here."""
         name = source.info.name
+        since = self._last_success(name)
+        ahead = ReadAhead(
+            lambda: self._prepared(source, since=since, stop=stop),
+            ahead=READ_AHEAD, name=f"poll-{name}-fetch",
+        )
         try:
-            for item in source.discover(since=self._last_success(name)):
+            for item in ahead:
                 if isinstance(item, Checkpoint):
                     self._flush(name, run)  # the checkpoint depends on what failed before it
                     self._checkpoint(name, item, run)
                     continue
-                if stop is not None and stop.is_set():
+                if item is _STOPPED:
                     run.stopped = True
                     return
+                assert isinstance(item, _Prepared)
                 run.report.discovered += 1
-                try:
-                    self._one_ref(source, item, run)
-                except RateLimited as exc:
-                    self._fail(run, item, str(exc))
-                    raise SourceError(
-                        f"rate limited until {exc.not_before:%Y-%m-%d %H:%M} UTC; "
-                        "stopped this poll",
-                        source=name,
-                    ) from None
-                except (FetchError, ParseError) as exc:
-                    self._fail(run, item, str(exc))
+                self._take(item, run)
                 if run.batch.full():
-                    self._flush(name, run)
+                    self._store_batch(name, run)
+                if run.chunk and (len(run.chunk) >= CHUNK_DOCUMENTS
+                                  or time.monotonic() - run.chunk_since >= BATCH_SECONDS):
+                    self._hand_over(name, run)
+                self._apply_finished(run, wait=False)
                 if self.progress:
                     self.progress(run.report)
         finally:
+            ahead.close()
             # What was fetched and parsed is kept, whatever ended the walk.
             self._flush(name, run)
 
-    def _one_ref(self, source: Source, ref: BillRef, run: _Run) -> None:
-        fetched = source.fetch(ref)
+    def _prepared(
+        self, source: Source, *, since: datetime | None, stop: threading.Event | None
+    ) -> Iterator[Checkpoint | _Prepared | _Stopped]:
+        """The producer's side of the walk: every checkpoint, and every ref fetched, parsed
+        and normalized. A stop request ends it before the next fetch; so does a rate limit
+        (after the document it concerns)."""
+        found = source.discover(since=since)
+        parsed_here = 0
+        with closing(found) if isinstance(found, Generator) else nullcontext():
+            for item in found:
+                if isinstance(item, Checkpoint):
+                    yield item
+                    continue
+                if stop is not None and stop.is_set():
+                    yield _STOPPED
+                    return
+                here = self.workers is None or parsed_here < WORKERS_AFTER
+                prepared = self._prepare(source, item, parse=here)
+                parsed_here += prepared.outcome is not None
+                yield prepared
+                if prepared.rate_limited is not None:
+                    return
+
+    def _prepare(self, source: Source, ref: BillRef, *, parse: bool) -> _Prepared:
+        """Fetch one ref, and parse it unless that is left to the workers. Upstream trouble
+        with the document is returned, not raised, so the walk goes on with the next one."""
+        try:
+            fetched = source.fetch(ref)
+        except RateLimited as exc:
+            return _Prepared(ref, error=str(exc), rate_limited=exc)
+        except (FetchError, ParseError) as exc:
+            return _Prepared(ref, error=str(exc))
+        if fetched.unchanged or not parse:
+            return _Prepared(ref, fetched)
+        return _Prepared(ref, fetched, parse_and_normalize(source, fetched))
+
+    def _take(self, prepared: _Prepared, run: _Run) -> None:
+        """Count one prepared document and add it to the batch (or record its failure)."""
+        ref = prepared.ref
+        if prepared.error is not None:
+            self._fail(run, ref, prepared.error)
+            if prepared.rate_limited is not None:
+                raise SourceError(
+                    f"rate limited until {prepared.rate_limited.not_before:%Y-%m-%d %H:%M} UTC; "
+                    "stopped this poll",
+                    source=run.report.source,
+                ) from None
+            return
+        fetched = prepared.fetched
+        assert fetched is not None
+        outcome = prepared.outcome
+        if (outcome is None and not fetched.unchanged) or run.chunk or run.in_flight:
+            # The workers' part of the poll (unchanged documents too, to keep the order).
+            self._store_batch(run.report.source, run)
+            if not run.chunk:
+                run.chunk_since = time.monotonic()
+            run.chunk.append(fetched)
+            return
         if fetched.unchanged:
             run.report.unchanged += 1
-            run.batch.add(_Parsed(fetched, [], keep_cursor=True))
+            run.batch.add(Parsed(fetched, [], keep_cursor=True))
             return
+        assert outcome is not None
         run.report.fetched += 1
-        records = source.parse(fetched)
-        bills: list[Bill] = []
-        bad_bill = False
-        for record in records:
-            try:
-                bills.append(normalize(record))
-            except (TrackerError, ValueError) as exc:
-                bad_bill = True
-                self._fail(
-                    run,
-                    ref,
-                    f"{record.document or ref.url}: {record.identifier}: {exc}",
-                    bill=record.identifier,
-                )
-        run.batch.add(_Parsed(fetched, bills, keep_cursor=not bad_bill))
+        if outcome.error is not None:
+            self._fail(run, ref, outcome.error)
+            return
+        for identifier, error in outcome.bill_failures:
+            self._fail(run, ref, error, bill=identifier)
+        run.batch.add(Parsed(fetched, outcome.bills, keep_cursor=not outcome.bill_failures))
 
     def _flush(self, name: str, run: _Run) -> None:
-        """Store the batch in one transaction: every bill, then each document's fetch state.
+        """Store everything in hand: the batch, and the workers' chunks (waiting for them)."""
+        self._store_batch(name, run)
+        self._hand_over(name, run)
+        self._apply_finished(run, wait=True)
 
-        Should the database refuse any of it, nothing of the batch is kept and it is stored
-        again document by document, each bill in a savepoint of its own (``_store``): the bill
-        at fault is reported and every other one stored.
-        """
+    def _hand_over(self, name: str, run: _Run) -> None:
+        """Give the chunk being filled to a worker; wait while too many are in flight."""
+        if not run.chunk:
+            return
+        assert self.workers is not None
+        chunk = Chunk(
+            factory=self.registry[name],
+            database_url=self.repo.engine.url.render_as_string(hide_password=False),
+            options=self._store_options(name, run), documents=run.chunk,
+            hook=self.worker_hook,
+        )
+        run.chunk = []
+        run.in_flight.append(self.workers.submit(chunk))
+        while len(run.in_flight) > 2 * self.workers.workers:  # one queued behind each
+            self._apply_one(run)
+
+    def _apply_finished(self, run: _Run, *, wait: bool) -> None:
+        """Apply the outcomes of finished chunks, in order (all of them, with ``wait``)."""
+        while run.in_flight and (wait or run.in_flight[0].done()):
+            self._apply_one(run)
+
+    def _apply_one(self, run: _Run) -> None:
+        outcome = IngestWorkers.outcome(run.in_flight.popleft())
+        for document in outcome.documents:
+            if document.unchanged:
+                run.report.unchanged += 1
+                continue
+            run.report.fetched += 1
+            if document.error is not None:
+                self._fail(run, document.ref, document.error)
+            for identifier, error in document.bill_failures:
+                self._fail(run, document.ref, error, bill=identifier)
+        self._apply(run, outcome.stored)
+
+    def _store_batch(self, name: str, run: _Run) -> None:
+        """Store the batch in hand here (:func:`tracker.batch_store.store_batch`)."""
         documents = run.batch.take()
-        if not documents:
-            return
-        bills = [bill for parsed in documents for bill in parsed.bills]
-        now = self.clock()
-        try:
-            with self.repo.write() as session:
-                results = self.repo.upsert_bills(
-                    session,
-                    bills,
-                    baseline=lambda bill: bill.key.session not in run.baselined,
-                    run_id=run.report.run_id,
-                    now=now,
-                    fill_only=run.fill_only,
-                )
-                if self.on_stored is not None:
-                    for result in results:
-                        self.on_stored(session, result)
-                kept = [parsed.fetched.updates for parsed in documents if parsed.keep_cursor]
-                self.repo.save_fetch_state(
-                    session, [update for updates in kept for update in updates], source=name,
-                    now=now,
-                )
-        except SQLAlchemyError as exc:
-            log.info("%s: a batch of %d bills was refused (%s); storing them one by one",
-                     name, len(bills), str(exc).splitlines()[0])
-            for parsed in documents:
-                self._store(name, parsed.fetched, parsed.bills, run,
-                            keep_cursor=parsed.keep_cursor)
-            return
-        for bill, result in zip(bills, results, strict=True):
-            self._count(run, bill, result)
+        if documents:
+            outcome = store_batch(self.repo, documents, options=self._store_options(name, run),
+                                  on_stored=self.on_stored)
+            self._apply(run, outcome)
 
-    def _store(
-        self, name: str, fetched: Fetched, bills: list[Bill], run: _Run, *, keep_cursor: bool
-    ) -> None:
-        now = self.clock()
-        with self.repo.write() as session:
-            for bill in bills:
-                try:
-                    with session.begin_nested():
-                        result = self.repo.upsert_bill(
-                            session,
-                            bill,
-                            baseline=bill.key.session not in run.baselined,
-                            run_id=run.report.run_id,
-                            now=now,
-                            fill_only=run.fill_only,
-                        )
-                        if self.on_stored is not None:
-                            self.on_stored(session, result)
-                except SQLAlchemyError as exc:
-                    keep_cursor = False
-                    self._fail(
-                        run,
-                        fetched.ref,
-                        f"{bill.key}: not stored: {str(exc).splitlines()[0]}",
-                        bill=str(bill.key),
-                    )
-                    continue
-                self._count(run, bill, result)
-            if keep_cursor:
-                self.repo.save_fetch_state(session, fetched.updates, source=name, now=now)
+    def _store_options(self, name: str, run: _Run) -> StoreOptions:
+        return StoreOptions(source=name, run_id=run.report.run_id,
+                            baselined=frozenset(run.baselined), fill_only=run.fill_only,
+                            now=self.clock())
 
-    def _count(self, run: _Run, bill: Bill, result: UpsertResult) -> None:
+    def _apply(self, run: _Run, outcome: BatchOutcome) -> None:
+        for failure in outcome.failures:
+            self._fail(run, failure.ref, failure.error, bill=failure.bill)
+        for stored in outcome.stored:
+            self._count(run, stored)
+
+    def _count(self, run: _Run, stored: StoredBill) -> None:
         report = run.report
         report.bills_seen += 1
-        run.sessions_seen.add(bill.key.session)
-        if result.kind == "insert":
+        run.sessions_seen.add(stored.session)
+        if stored.kind == "insert":
             report.inserted += 1
-        elif result.kind == "update":
+        elif stored.kind == "update":
             report.updated += 1
-        elif result.kind == "skipped":
+        elif stored.kind == "skipped":
             report.skipped += 1
         else:
             report.noop += 1
-        report.events += len(result.changes)
-        if result.changes:
-            run.sessions_changed.add(bill.key.session)
+        report.events += stored.events
+        if stored.events:
+            run.sessions_changed.add(stored.session)
 
     def _checkpoint(self, name: str, checkpoint: Checkpoint, run: _Run) -> None:
         if checkpoint.group is None:
