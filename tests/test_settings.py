@@ -108,12 +108,27 @@ def test_bad_sources_file_is_refused_in_one_line(tmp_path: Path, text: str, mess
         ('[http]\nread_timeout = "fast"\n', r"http\.read_timeout: must be int or float"),
         ("[http]\ncontact = 3\n", r"http\.contact: must be str"),
         ("[mail]\n", r"mail: unknown table"),
+        ("[pipeline]\nworkers = -1\n", r'pipeline\.workers: must be "auto" or a number'),
+        ('[pipeline]\nworkers = "many"\n', r'pipeline\.workers: must be "auto" or a number'),
+        ("[pipeline]\nworkers = true\n", r"pipeline\.workers: must be int or str"),
+        ("[pipeline]\nthreads = 2\n", r"pipeline\.threads: unknown key"),
     ],
 )
 def test_bad_tracker_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
     write(tmp_path, "tracker.toml", text)
     with pytest.raises(ConfigError, match=message):
         load_settings({"TRACKER_CONFIG": str(tmp_path)})
+
+
+@pytest.mark.parametrize(("text", "workers"), [
+    ("", None), ('[pipeline]\nworkers = "auto"\n', None), ("[pipeline]\nworkers = 0\n", 0),
+    ("[pipeline]\nworkers = 3\n", 3),
+])
+def test_ingest_workers_are_read_from_the_pipeline_table(
+    tmp_path: Path, text: str, workers: int | None
+) -> None:
+    write(tmp_path, "tracker.toml", text)
+    assert load_settings({"TRACKER_CONFIG": str(tmp_path)}).ingest_workers == workers
 
 
 def test_missing_config_folder_is_refused(tmp_path: Path) -> None:

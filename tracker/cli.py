@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -184,8 +185,9 @@ def poll(
     # The same per-source lease as the service's polls: never two polls of a source at once.
     leases = Leases(repo, holder=process_holder(), ttl=lease_ttl(settings.environ))
     failed = False
-    with _progress() as progress:
-        pipeline = build_pipeline(settings=settings, repo=repo, progress=progress)
+    with _progress() as progress, closing(
+        build_pipeline(settings=settings, repo=repo, progress=progress)
+    ) as pipeline:
         for name in names:
             try:
                 report = poll_source(pipeline=pipeline, leases=leases, name=name,

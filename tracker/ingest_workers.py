@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapers.local import parser_for
-from tracker.batch_store import BatchOutcome, Parsed, StoredHook, StoreOptions, store_batch
+from tracker.batch_store import BatchOutcome, Parsed, StoreOptions, store_batch
 from tracker.errors import TrackerError
 from tracker.prepare import parse_and_normalize
 from tracker.records import BillRef, Fetched
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: Builds a worker's ``on_stored`` hook from its repository; must pickle (a module-level
 #: function, or a functools.partial of one).
-HookFactory = Callable[..., StoredHook]
+HookFactory = Callable[..., Callable[..., None]]
 
 
 class WorkerDied(TrackerError):
@@ -59,9 +59,10 @@ class WorkerCrash(RuntimeError):
 
 
 def default_workers() -> int:
-    """One worker per core, at least one (the polling process mostly waits on them)."""
+    """One worker per core (the polling process mostly waits on them); none on a machine
+    with a single core, where a worker would only add the cost of sending it the work."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, cores or 1)
+    return cores if cores and cores > 1 else 0
 
 
 @dataclass(frozen=True, slots=True)

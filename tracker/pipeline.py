@@ -269,6 +269,12 @@ class Pipeline:
         if workers is not None and on_stored is not None and worker_hook is None:
             raise ValueError("ingest workers need worker_hook to run on_stored's work")
 
+    def close(self) -> None:
+        """Close the HTTP sessions and stop the ingest workers (both restart on next use)."""
+        self.http.close()
+        if self.workers is not None:
+            self.workers.close()
+
     def build_source(self, name: str) -> Source:
         factory = self.registry.get(name)
         if factory is None:

@@ -469,7 +469,7 @@ class Service:
                 with self._lock:
                     self._term = self._scheduler = None
             if term.wait_idle(self.options.stop_grace):
-                pipeline.http.close()
+                pipeline.close()
                 return True
             if self.stop.is_set():
                 self._abandon_polls()

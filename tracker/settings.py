@@ -153,6 +153,9 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     topics: tuple[Topic, ...] = ()
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: ``[pipeline] workers`` in tracker.toml: ingest worker processes for large polls
+    #: (None: "auto", one per core on a machine with more than one; 0: none).
+    ingest_workers: int | None = None
 
     def source(self, name: str) -> SourceSettings:
         try:
@@ -296,9 +299,9 @@ _HTTP_KEYS = {
 
 def read_tracker_toml(path: Path) -> HttpSettings:
     data = read_toml(path)
-    extra = set(data) - {"http"}
+    extra = set(data) - {"http", "pipeline"}
     if extra:
-        raise ConfigError(f"{path}: {sorted(extra)[0]}: unknown table (known: http)")
+        raise ConfigError(f"{path}: {sorted(extra)[0]}: unknown table (known: http, pipeline)")
     table = _Table(path, "http", data.get("http", {}))
     table.refuse_unknown(_HTTP_KEYS)
     defaults = HttpSettings()
@@ -322,6 +325,19 @@ def read_tracker_toml(path: Path) -> HttpSettings:
     return settings
 
 
+def read_ingest_workers(path: Path) -> int | None:
+    """``[pipeline] workers`` of tracker.toml: a number of processes (0: none) or "auto"."""
+    table = _Table(path, "pipeline", read_toml(path).get("pipeline", {}))
+    table.refuse_unknown({"workers"})
+    value = table.get("workers", (int, str), "auto")
+    if value == "auto":
+        return None
+    if isinstance(value, str) or value < 0:
+        raise table.fail("workers", f'must be "auto" or a number of processes (0: none), '
+                                    f"not {value!r}")
+    return int(value)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, known_sources: set[str] | None = None
 ) -> Settings:
@@ -337,6 +353,7 @@ def load_settings(
         database_url=database_url,
         sources=read_sources(config_file(config_dir, "sources.toml"), known=known_sources),
         http=read_tracker_toml(config_file(config_dir, "tracker.toml")),
+        ingest_workers=read_ingest_workers(config_file(config_dir, "tracker.toml")),
         mail=read_mail_settings(env),
         topics=read_topics(config_file(config_dir, "topics.toml")),
         environ=env,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from scrapers import REGISTRY
 from tracker.http import HttpClient
+from tracker.ingest_workers import IngestWorkers, default_workers
 from tracker.matching import topic_hook
 from tracker.pipeline import Pipeline, RunReport
 from tracker.settings import Settings, load_settings
@@ -33,12 +35,18 @@ def build_pipeline(
     progress: Callable[[RunReport], None] | None = None,
 ) -> Pipeline:
     http = HttpClient.from_settings(settings.http)
+    count = default_workers() if settings.ingest_workers is None else settings.ingest_workers
+    # Started only when a poll has enough documents to hand over; Pipeline.close stops them.
+    workers = IngestWorkers(workers=count, preload=("scrapers",)) if count else None
     return Pipeline(
         settings=settings,
         repo=repo,
         http=http,
         registry=REGISTRY if registry is None else registry,
-        # Topic matching re-runs on every stored change, in the bill's own transaction.
+        # Topic matching re-runs on every stored change, in the bill's own transaction (in
+        # the worker that stores it, for documents handed to the workers).
         on_stored=topic_hook(repo=repo, topics=settings.topics),
+        worker_hook=partial(topic_hook, topics=settings.topics),
         progress=progress,
+        workers=workers,
     )
