@@ -329,6 +329,16 @@ def _text(element: Element, path: str) -> str:
     return found.strip() if found else ""
 
 
+def _child_text(element: Element, tag: str) -> str:
+    """The stripped text of ``element``'s first ``tag`` child: what ``_text(element, tag)``
+    gives for a plain tag, without lxml's path machinery (a hot path)."""
+    for child in element:
+        if child.tag == tag:
+            text = child.text
+            return text.strip() if text else ""
+    return ""
+
+
 def _first_text(element: Element, *paths: str) -> str:
     for path in paths:
         found = _text(element, path)
@@ -578,11 +588,14 @@ class _Group:
     @property
     def main(self) -> _Row:
         # The chamber's own row has the chamber's wording (and a time); LoC rows restate it.
-        return next((row for row in self.rows if not row.from_loc), self.rows[0])
+        rows = self.rows
+        if len(rows) == 1:  # most groups (a hot path)
+            return rows[0]
+        return next((row for row in rows if row.system != _LOC_SYSTEM), rows[0])
 
     @property
     def loc_only(self) -> bool:
-        return all(row.from_loc for row in self.rows)
+        return all(row.system == _LOC_SYSTEM for row in self.rows)
 
 
 def _key(text: str) -> str:
@@ -609,9 +622,9 @@ def _row(item: Element, document: str) -> _Row | None:
     for child in item:
         tag = child.tag
         if tag == "committees":
-            listed.extend(_text(c, "name") for c in child.iterfind("item"))
+            listed.extend(_child_text(c, "name") for c in child if c.tag == "item")
         elif tag == "committee":
-            legacy.append(_text(child, "name"))
+            legacy.append(_child_text(child, "name"))
         elif tag == "sourceSystem":
             if source_system is None:
                 source_system = child
@@ -625,11 +638,11 @@ def _row(item: Element, document: str) -> _Row | None:
         day = date.fromisoformat(when[:10])
     except ValueError:
         raise ParseError(f"bad actionDate {when!r}", document=document) from None
-    system = _text(source_system, "code") if source_system is not None else ""
-    if not system and source_system is not None and _text(source_system, "name").lower() == (
-        "senate"
-    ):
-        system = "0"
+    system = ""
+    if source_system is not None:
+        system = _child_text(source_system, "code")
+        if not system and _child_text(source_system, "name").lower() == "senate":
+            system = "0"
     return _Row(
         date=day,
         text=text,
@@ -689,12 +702,16 @@ def _restated(keys: Sequence[str], groups: Sequence[_Group]) -> _Group | None:
 
 def _record(group: _Group, *, origin: Chamber) -> ActionRecord:
     main = group.main
-    codes = list(dict.fromkeys(row.code for row in group.rows if row.code))
-    committees = list(dict.fromkeys(c for row in group.rows for c in row.committees))
-    extras: dict[str, Any] = {
-        "codes": codes,
-        "source_systems": list(dict.fromkeys(row.system for row in group.rows if row.system)),
-    }
+    rows = group.rows
+    if len(rows) == 1:  # most groups: no duplicates to drop (a hot path)
+        codes = [main.code] if main.code else []
+        systems = [main.system] if main.system else []
+        committees = list(dict.fromkeys(main.committees)) if main.committees else []
+    else:
+        codes = list(dict.fromkeys(row.code for row in rows if row.code))
+        systems = list(dict.fromkeys(row.system for row in rows if row.system))
+        committees = list(dict.fromkeys(c for row in rows for c in row.committees))
+    extras: dict[str, Any] = {"codes": codes, "source_systems": systems}
     if committees:
         extras["committees"] = committees
     if main.time:

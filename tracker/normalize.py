@@ -31,6 +31,10 @@ def collapse(text: str) -> str:
     """Collapse runs of white space to one space, drop control characters, strip the ends."""
     stripped = text.strip()
     # Most upstream strings are clean already; skip the substitutions for them (a hot path).
+    # isprintable() is False for every character _NEEDS_COLLAPSE looks for but the plain
+    # space (and for more: those take the exact test below), and it runs in C.
+    if stripped.isprintable() and "  " not in stripped:
+        return stripped
     if _NEEDS_COLLAPSE.search(stripped):
         return _SPACES.sub(" ", _CONTROLS.sub("", stripped)).strip()
     return stripped

@@ -216,8 +216,8 @@ READ_AHEAD = 256
 #: With ingest workers: a poll parses and stores its first changed documents itself (a small
 #: poll never waits on another process), and hands the rest over in chunks of this many
 #: documents (or fewer, once the first has waited ``BATCH_SECONDS``).
-WORKERS_AFTER = 100
-CHUNK_DOCUMENTS = 100
+WORKERS_AFTER = 50
+CHUNK_DOCUMENTS = 50
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ transaction opens, never inside one.
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, NamedTuple
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -113,8 +113,11 @@ def _state(bill: Bill) -> dict[str, Any]:
 
 
 def _digest(state: Mapping[str, Any]) -> str:
-    encoded = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    # orjson: several times faster than json.dumps on a bill's state. (Hashes stored before
+    # it differ from these for bills with non-ASCII text; such a bill, fetched again,
+    # takes the update path once, which finds no change and records no event.)
+    encoded = orjson.dumps(state, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def _bill_from_row(row: BillRow, actions: Sequence[ActionRow]) -> Bill:
