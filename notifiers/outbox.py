@@ -4,7 +4,10 @@ Delivery is **at least once, with a stable Message-ID**; no digest is ever lost:
 
 * :func:`enqueue` puts the rendered message in the ``outbox`` table and marks the digest's
   deliveries queued (``mark_queued``) in the same transaction: either both happen or neither,
-  and a digest key already queued is not queued again.
+  and a digest key already queued is not queued again. :func:`enqueue_page` does that for a
+  page of digests in one transaction (one commit instead of one per digest); when one of them
+  fails, that transaction is rolled back and each digest is queued in a transaction of its
+  own, so a failure costs only its own digest.
 * :func:`send_pending` claims due rows (``sending``, attempt counted), sends them one by one
   over one connection per batch, and marks each ``sent`` right after the server accepted it.
   A 4xx reply, a dropped connection or a timeout puts the row back to ``pending`` with an
@@ -20,10 +23,10 @@ Delivery is **at least once, with a stable Message-ID**; no digest is ever lost:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
@@ -31,6 +34,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from notifiers.email import BuiltMessage
 from notifiers.transport import (
     Outgoing,
     PermanentFailure,
@@ -39,6 +43,7 @@ from notifiers.transport import (
     TransportUnavailable,
 )
 from tracker.digest import Digest
+from tracker.errors import TrackerError
 from tracker.storage import outbox_repo
 from tracker.storage.outbox_repo import ClaimedMessage
 from tracker.storage.repository import Repository
@@ -77,7 +82,7 @@ class RetryPolicy:
 def enqueue(
     repo: Repository,
     digest: Digest,
-    message: EmailMessage,
+    message: BuiltMessage,
     *,
     now: datetime,
     mark_queued: MarkQueued,
@@ -88,20 +93,67 @@ def enqueue(
     written and ``mark_queued`` is not called (its deliveries were marked with that message).
     """
     with repo.write() as session:
-        queued = outbox_repo.queue_message(
-            session,
-            digest_key=digest.digest_key,
-            subscriber_id=digest.recipient.subscriber_id or None,
-            kind=digest.kind.value,
-            recipient=digest.recipient.email,
-            message_id=str(message["Message-ID"]),
-            subject=str(message["Subject"]),
-            message=message.as_bytes(),
-            now=now,
-        )
-        if queued:
-            mark_queued(session, digest, now=now)
+        return _queue(session, digest, message, now=now, mark_queued=mark_queued)
+
+
+def _queue(
+    session: Session, digest: Digest, message: BuiltMessage, *, now: datetime,
+    mark_queued: MarkQueued,
+) -> bool:
+    queued = outbox_repo.queue_message(
+        session,
+        digest_key=digest.digest_key,
+        subscriber_id=digest.recipient.subscriber_id or None,
+        kind=digest.kind.value,
+        recipient=digest.recipient.email,
+        message_id=message.message_id,
+        subject=message.subject,
+        message=message.raw,
+        now=now,
+    )
+    if queued:
+        mark_queued(session, digest, now=now)
     return queued
+
+
+#: What :func:`enqueue_page` says of each digest: whether it was newly queued, or the error
+#: that kept it out of the outbox.
+Queued = bool | TrackerError
+
+
+def enqueue_page(
+    repo: Repository,
+    page: Sequence[tuple[Digest, BuiltMessage]],
+    *,
+    now: datetime,
+    mark_queued: MarkQueued,
+) -> list[Queued]:
+    """:func:`enqueue` for each of ``page``, in one transaction while all goes well.
+
+    A TrackerError (a DigestConflict with another process, say) rolls that transaction back;
+    then each digest is queued in its own, so the others still go out. ``mark_queued`` may
+    thus be called twice for a digest, the first call rolled back. Other errors propagate,
+    with nothing of the page written (its deliveries stay pending for the next run).
+    """
+    try:
+        with repo.write() as session:
+            return [_queue(session, digest, message, now=now, mark_queued=mark_queued)
+                    for digest, message in page]
+    except TrackerError as exc:
+        if len(page) == 1:
+            return [exc]
+    return [_queued_alone(repo, digest, message, now=now, mark_queued=mark_queued)
+            for digest, message in page]
+
+
+def _queued_alone(
+    repo: Repository, digest: Digest, message: BuiltMessage, *, now: datetime,
+    mark_queued: MarkQueued,
+) -> Queued:
+    try:
+        return enqueue(repo, digest, message, now=now, mark_queued=mark_queued)
+    except TrackerError as exc:
+        return exc
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -152,11 +204,21 @@ def _utcnow() -> datetime:
 # compat32: only the From address is read here, and the default policy's header objects cost
 # a millisecond per message.
 _HEADERS = BytesHeaderParser(policy=compat32)
+# The blank line that ends the header block (operator alerts are stored with LF line ends).
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _sender(raw: bytes) -> str:
+    """The address in the From header of ``raw``; only its header block is parsed (the parser
+    would decode the whole message first)."""
+    end = _HEADER_END.search(raw)
+    head = raw if end is None else raw[: end.start()]
+    return parseaddr(str(_HEADERS.parsebytes(head).get("From", "")))[1]
 
 
 def _outgoing(row: ClaimedMessage) -> Outgoing:
     # The envelope sender is the From of the stored message: what was queued is what is sent.
-    sender = parseaddr(str(_HEADERS.parsebytes(row.message).get("From", "")))[1]
+    sender = _sender(row.message)
     return Outgoing(digest_key=row.digest_key, message_id=row.message_id, sender=sender,
                     recipient=row.recipient, raw=row.message, created_at=row.created_at)
 

@@ -7,7 +7,9 @@
 3. for each: sign its links, render it in the recipient's language, build the message and
    queue it together with marking its deliveries (``tracker.digest.mark_queued``); a digest
    that cannot be rendered is reported and its deliveries stay pending for the next run; one
-   whose deliveries another process queued meanwhile (DigestConflict) is skipped;
+   whose deliveries another process queued meanwhile (DigestConflict) is skipped. Digests
+   are rendered and queued :data:`QUEUE_PAGE` at a time, each page in one transaction
+   (``notifiers.outbox.enqueue_page``);
 4. send what is due in the outbox (also messages queued by earlier runs).
 
 The transport is SMTP when ``TRACKER_SMTP_HOST`` is set, else ``.eml`` files in
@@ -17,16 +19,22 @@ passed in (tests, alternative builders).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 
-from notifiers.email import build_message
+from notifiers.email import BuiltMessage, build_message
 from notifiers.files import FilesTransport
 from notifiers.links import links_for
-from notifiers.outbox import MarkQueued, RetryPolicy, SendReport, enqueue, send_pending
+from notifiers.outbox import (
+    MarkQueued,
+    Queued,
+    RetryPolicy,
+    SendReport,
+    enqueue_page,
+    send_pending,
+)
 from notifiers.render import Rendered, render
 from notifiers.smtp import SmtpTransport
 from notifiers.transport import Transport
@@ -40,6 +48,10 @@ from tracker.tokens import signing_key
 RouteFunction = Callable[..., Any]
 DueFunction = Callable[..., list[Digest]]
 PreviewFunction = Callable[..., Digest | None]
+
+#: Digests rendered, then queued in one transaction: one commit per page, not per digest,
+#: and a page's write lock is held only for its inserts (rendering is done before).
+QUEUE_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +89,7 @@ def transport_for(mail: MailSettings) -> Transport:
 
 def prepare_message(
     digest: Digest, *, settings: Settings, key: bytes, now: datetime
-) -> tuple[Rendered, EmailMessage]:
+) -> tuple[Rendered, BuiltMessage]:
     """Sign the links, render and build the message of one digest."""
     links = None
     if digest.kind is not DigestKind.OPERATOR:
@@ -112,28 +124,52 @@ def send_digests(
         report.routing = route(repo, settings=settings, now=now)
     digests = due(repo, settings=settings, now=now)
     key = signing_key(settings.mail) if digests else b""
-    for digest in digests:
-        try:
-            _, message = prepare_message(digest, settings=settings, key=key, now=now)
-            new = enqueue(repo, digest, message, now=now, mark_queued=mark)
-        except DigestConflict as exc:
-            # Another process queued these deliveries meanwhile: its message is the one copy.
-            report.skipped.append(f"{digest.digest_key} to {digest.recipient.email}: {exc}")
-            continue
-        except TrackerError as exc:
-            report.problems.append(f"{digest.digest_key} to {digest.recipient.email}: {exc}")
-            continue
-        report.queued.append(QueuedDigest(digest_key=digest.digest_key,
-                                          recipient=digest.recipient.email,
-                                          subject=str(message["Subject"]), new=new))
-        if not new:
-            report.problems.append(
-                f"{digest.digest_key} to {digest.recipient.email}: already queued by an earlier "
-                "run; its deliveries stay pending (the digest builder repeated a digest key)"
-            )
+    for start in range(0, len(digests), QUEUE_PAGE):
+        prepared = _prepare_page(digests[start : start + QUEUE_PAGE], settings=settings,
+                                 key=key, now=now, report=report)
+        outcomes = enqueue_page(repo, prepared, now=now, mark_queued=mark)
+        for (digest, message), outcome in zip(prepared, outcomes, strict=True):
+            _record(report, digest, message, outcome)
     report.send = send_pending(repo, transport or transport_for(settings.mail), now=now,
                                clock=clock, policy=policy, ignore_schedule=ignore_schedule)
     return report
+
+
+def _prepare_page(
+    digests: Sequence[Digest], *, settings: Settings, key: bytes, now: datetime,
+    report: DeliveryReport,
+) -> list[tuple[Digest, BuiltMessage]]:
+    """The messages of ``digests``; one that cannot be built is reported and left out."""
+    prepared = []
+    for digest in digests:
+        try:
+            _, message = prepare_message(digest, settings=settings, key=key, now=now)
+        except TrackerError as exc:
+            report.problems.append(f"{digest.digest_key} to {digest.recipient.email}: {exc}")
+            continue
+        prepared.append((digest, message))
+    return prepared
+
+
+def _record(report: DeliveryReport, digest: Digest, message: BuiltMessage,
+            outcome: Queued) -> None:
+    """What queueing one digest did, in the report."""
+    where = f"{digest.digest_key} to {digest.recipient.email}"
+    if isinstance(outcome, DigestConflict):
+        # Another process queued these deliveries meanwhile: its message is the one copy.
+        report.skipped.append(f"{where}: {outcome}")
+        return
+    if isinstance(outcome, TrackerError):
+        report.problems.append(f"{where}: {outcome}")
+        return
+    report.queued.append(QueuedDigest(digest_key=digest.digest_key,
+                                      recipient=digest.recipient.email,
+                                      subject=message.subject, new=outcome))
+    if not outcome:
+        report.problems.append(
+            f"{where}: already queued by an earlier run; its deliveries stay pending (the "
+            "digest builder repeated a digest key)"
+        )
 
 
 def preview(

@@ -572,6 +572,72 @@ def _recipient(subscriber: SubscriberView) -> Recipient:
                      language=Language(subscriber.language), timezone=subscriber.timezone)
 
 
+#: Subscribers whose digests are built together: their pending deliveries, and the summaries
+#: and topic matches of the bills their digests show, are read once per page.
+PAGE_SIZE = 500
+
+#: A digest built but for its freshness footer, with the jurisdictions that footer covers.
+_Draft = tuple[Digest, frozenset[str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The bills of one page of digests, read together: summaries and topic matches."""
+
+    bills: Mapping[int, BillSummary]
+    topics: Mapping[int, BillTopics]
+
+
+@dataclass(frozen=True, slots=True)
+class _Follows:
+    """One subscriber's active subscriptions, by id and in the order made (topic order)."""
+
+    subscriber: SubscriberView
+    subscriptions: tuple[SubscriptionView, ...]
+
+    @property
+    def by_id(self) -> dict[int, SubscriptionView]:
+        return {s.id: s for s in self.subscriptions}
+
+    @property
+    def topic_order(self) -> list[str]:
+        return [s.target for s in self.subscriptions if s.target_kind == TargetKind.TOPIC]
+
+
+@dataclass(frozen=True, slots=True)
+class _WelcomePlan:
+    """A welcome digest before its bills are read: which bills each subscription lists."""
+
+    follows: _Follows
+    subscriptions: tuple[SubscriptionView, ...]  # the ones not welcomed yet
+    listed: Mapping[int, list[int]]  # subscription id -> its bill ids shown
+    total: int
+
+    def bill_ids(self) -> set[int]:
+        return {i for found in self.listed.values() for i in found}
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchPlan:
+    """An alert or scheduled digest before its bills are read."""
+
+    follows: _Follows
+    batch: _Batch
+    by_bill: Mapping[int, list[_Routed]]
+    shown: list[int]
+
+    def bill_ids(self) -> set[int]:
+        return set(self.shown)
+
+
+_Plan = _WelcomePlan | _BatchPlan
+
+
+def _pages(items: Sequence[SubscriberView], size: int) -> Iterator[Sequence[SubscriberView]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _build(
     repo: Repository, *, settings: Settings, now: datetime,
     registry: Mapping[str, SourceFactory] | None, email: str | None,
@@ -588,24 +654,10 @@ def _build(
         followed: dict[int, list[SubscriptionView]] = {}
         for subscription in store.active_subscriptions(session):
             followed.setdefault(subscription.subscriber_id, []).append(subscription)
-        pending: dict[int, list[PendingDelivery]] = {}
-        ids = [s.id for s in subscribers]
-        for delivery in store.pending_deliveries(session, subscriber_ids=ids):
-            pending.setdefault(delivery.subscriber_id, []).append(delivery)
         pool: list[Freshness] | None = None
-        for subscriber in subscribers:
-            mine = followed.get(subscriber.id, [])
-            by_id = {s.id: s for s in mine}
-            topic_order = [s.target for s in mine if s.target_kind == TargetKind.TOPIC]
-            drafts = []
-            unwelcomed = [s for s in mine if s.welcomed_at is None]
-            if unwelcomed:
-                drafts.append(_welcome_draft(repo, session, subscriber, unwelcomed, topic_order,
-                                             now))
-            routed = _live(pending.get(subscriber.id, []), by_id)
-            for batch in _plan(subscriber, routed, now=now, preview=email is not None):
-                drafts.append(_batch_draft(repo, session, subscriber, batch, by_id,
-                                           topic_order))
+        for page in _pages(subscribers, PAGE_SIZE):
+            follows = [_Follows(s, tuple(followed.get(s.id, ()))) for s in page]
+            drafts = _page_drafts(repo, session, follows, now=now, preview=email is not None)
             if drafts and pool is None:
                 pool = _freshness_pool(repo, session, settings=settings, registry=sources,
                                        now=now)
@@ -614,49 +666,85 @@ def _build(
     return digests
 
 
-def _welcome_draft(
-    repo: Repository, session: Session, subscriber: SubscriberView,
-    subscriptions: Sequence[SubscriptionView], topic_order: Sequence[str], now: datetime,
-) -> tuple[Digest, frozenset[str] | None]:
-    """The current state of what these new subscriptions follow: per subscription its
-    :data:`WELCOME_CAP` most recently active bills; ``total_items`` counts them all."""
+def _page_drafts(
+    repo: Repository, session: Session, follows: Sequence[_Follows], *, now: datetime,
+    preview: bool,
+) -> list[_Draft]:
+    """The digests due for one page of subscribers, in subscriber order (each one's welcome
+    first), with a few queries for the whole page."""
+    pending: dict[int, list[PendingDelivery]] = {}
+    ids = [f.subscriber.id for f in follows]
+    for delivery in store.pending_deliveries(session, subscriber_ids=ids):
+        pending.setdefault(delivery.subscriber_id, []).append(delivery)
+    plans = [plan for f in follows
+             for plan in _plans(session, f, pending.get(f.subscriber.id, []), now=now,
+                                preview=preview)]
+    bill_ids = {i for plan in plans for i in plan.bill_ids()}
+    facts = _Facts(bills=store.bill_summaries(session, bill_ids),
+                   topics=_topics_of(repo, session, bill_ids))
+    return [_welcome_draft(plan, facts, now=now) if isinstance(plan, _WelcomePlan)
+            else _batch_draft(plan, facts) for plan in plans]
+
+
+def _plans(
+    session: Session, follows: _Follows, pending: Sequence[PendingDelivery], *, now: datetime,
+    preview: bool,
+) -> list[_Plan]:
+    """What one subscriber gets now: a welcome for new subscriptions, then the batches."""
+    plans: list[_Plan] = []
+    unwelcomed = tuple(s for s in follows.subscriptions if s.welcomed_at is None)
+    if unwelcomed:
+        plans.append(_welcome_plan(session, follows, unwelcomed))
+    routed = _live(pending, follows.by_id)
+    for batch in _plan(follows.subscriber, routed, now=now, preview=preview):
+        by_bill, shown = _by_bill(batch.routed, cap=DIGEST_CAP)
+        plans.append(_BatchPlan(follows, batch, by_bill, shown))
+    return plans
+
+
+def _welcome_plan(
+    session: Session, follows: _Follows, subscriptions: tuple[SubscriptionView, ...]
+) -> _WelcomePlan:
+    """Per new subscription its :data:`WELCOME_CAP` most recently active bills; ``total``
+    counts every bill they cover together."""
     listed = {s.id: store.bills_under(session, _coverage(s), limit=WELCOME_CAP)
               for s in subscriptions}
-    ids = {i for found in listed.values() for i in found}
-    bills = store.bill_summaries(session, ids)
-    topics = _topics_of(repo, session, ids)
-    reasons: dict[int, list[Reason]] = {}
-    for subscription in subscriptions:
-        for bill_id in listed[subscription.id]:
-            reasons.setdefault(bill_id, []).append(
-                _welcome_reason(subscription, topics.get(bill_id, {}))
-            )
-    items = [_item(bills[i], topics.get(i, {}), reasons[i], (), topic_order) for i in reasons]
     total = store.count_bills_under(session, [_coverage(s) for s in subscriptions])
+    return _WelcomePlan(follows, subscriptions, listed, total)
+
+
+def _welcome_draft(plan: _WelcomePlan, facts: _Facts, *, now: datetime) -> _Draft:
+    """The current state of what these new subscriptions follow."""
+    subscriber, topic_order = plan.follows.subscriber, plan.follows.topic_order
+    reasons: dict[int, list[Reason]] = {}
+    for subscription in plan.subscriptions:
+        for bill_id in plan.listed[subscription.id]:
+            reasons.setdefault(bill_id, []).append(
+                _welcome_reason(subscription, facts.topics.get(bill_id, {}))
+            )
+    items = [_item(facts.bills[i], facts.topics.get(i, {}), reasons[i], (), topic_order)
+             for i in reasons]
     digest = Digest(
-        digest_key=_welcome_key(subscriber, subscriptions), kind=DigestKind.WELCOME,
+        digest_key=_welcome_key(subscriber, plan.subscriptions), kind=DigestKind.WELCOME,
         recipient=_recipient(subscriber), frequency=Frequency(subscriber.frequency),
         period_start=None, period_end=now, groups=group_items(items, topic_order), event_ids=(),
-        freshness=(), total_items=total, shown_items=len(items),
-        subscription_ids=tuple(s.id for s in subscriptions),
+        freshness=(), total_items=plan.total, shown_items=len(items),
+        subscription_ids=tuple(s.id for s in plan.subscriptions),
     )
-    return digest, _jurisdictions(items, subscriptions)
+    return digest, _jurisdictions(items, plan.subscriptions)
 
 
-def _batch_draft(
-    repo: Repository, session: Session, subscriber: SubscriberView, batch: _Batch,
-    subscriptions: Mapping[int, SubscriptionView], topic_order: Sequence[str],
-) -> tuple[Digest, frozenset[str] | None]:
-    by_bill, shown = _by_bill(batch.routed, cap=DIGEST_CAP)
-    bills = store.bill_summaries(session, shown)
-    topics = _topics_of(repo, session, shown)
+def _batch_draft(plan: _BatchPlan, facts: _Facts) -> _Draft:
+    subscriber, topic_order = plan.follows.subscriber, plan.follows.topic_order
+    batch, by_bill = plan.batch, plan.by_bill
     items = [
-        _item(bills[bill_id], topics.get(bill_id, {}),
+        _item(facts.bills[bill_id], facts.topics.get(bill_id, {}),
               (reason for r in by_bill[bill_id] for reason in r.reasons()),
               [change_line(r.delivery) for r in by_bill[bill_id]], topic_order)
-        for bill_id in shown
+        for bill_id in plan.shown
     ]
     used = sorted({i for r in batch.routed for i in r.live})
+    subscriptions = plan.follows.by_id
     digest = Digest(
         digest_key=batch.digest_key, kind=batch.kind, recipient=_recipient(subscriber),
         frequency=Frequency(subscriber.frequency), period_start=batch.period_start,

@@ -9,8 +9,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
-from notifiers.outbox import DEFERRED, FAILED, SENT, WAITING, RetryPolicy, enqueue, send_pending
+from notifiers.email import BuiltMessage
+from notifiers.outbox import (
+    DEFERRED,
+    FAILED,
+    SENT,
+    WAITING,
+    RetryPolicy,
+    enqueue,
+    enqueue_page,
+    send_pending,
+)
 from notifiers.service import prepare_message
 from notifiers.transport import (
     DeliveryError,
@@ -19,7 +30,16 @@ from notifiers.transport import (
     TemporaryFailure,
     TransportUnavailable,
 )
-from tests.notifiers.queueing import KEY, QUEUED_AT, SETTINGS, Marks, queue_digests, rows
+from tests.notifiers.queueing import (
+    KEY,
+    QUEUED_AT,
+    SETTINGS,
+    ConflictOn,
+    Marks,
+    queue_digests,
+    rows,
+)
+from tracker.digest import Digest
 from tracker.errors import DigestConflict
 from tracker.storage import outbox_repo
 from tracker.storage.repository import Repository
@@ -62,7 +82,7 @@ def test_a_digest_is_queued_once_with_its_marks(repo: Repository) -> None:
     (row,) = rows(repo)
     assert (row.digest_key, row.status, row.attempts, row.recipient) == (
         digest.digest_key, "pending", 0, "sub0@example.org")
-    assert row.message_id == str(message["Message-ID"])
+    assert row.message_id == message.message_id
     assert row.subject == "Daily bill digest: news on 1 bill"
 
 
@@ -222,3 +242,67 @@ def test_concurrent_senders_never_claim_the_same_row(repo: Repository) -> None:
     assert len(mine) == 2 and len(theirs) == 1
     assert {m.id for m in mine}.isdisjoint(t.id for t in theirs)
     assert statuses(repo) == [("sending", 1)] * 3
+
+
+# --- a page of digests in one transaction; message bytes written once ----------------------
+
+
+@contextmanager
+def statements(repo: Repository) -> Iterator[list[str]]:
+    """The SQL run meanwhile, commits included."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    def commit(_conn: object) -> None:
+        seen.append("COMMIT")
+
+    event.listen(repo.engine, "before_cursor_execute", record)
+    event.listen(repo.engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", record)
+        event.remove(repo.engine, "commit", commit)
+
+
+def prepared(repo: Repository, count: int) -> list[tuple[Digest, BuiltMessage]]:
+    """``count`` digests of stored subscribers with their messages, not queued."""
+    digests = queue_digests(repo, count, queue=False)
+    return [(d, prepare_message(d, settings=SETTINGS, key=KEY, now=QUEUED_AT)[1])
+            for d in digests]
+
+
+def test_a_page_is_queued_in_one_transaction(repo: Repository) -> None:
+    page = prepared(repo, 3)
+    marks = Marks()
+    with statements(repo) as seen:
+        outcomes = enqueue_page(repo, page, now=QUEUED_AT, mark_queued=marks)
+    assert outcomes == [True, True, True]
+    assert seen.count("COMMIT") == 1
+    assert marks.keys == [d.digest_key for d, _ in page]
+    assert [r.digest_key for r in rows(repo)] == marks.keys
+    assert [r.message for r in rows(repo)] == [m.raw for _, m in page]
+
+
+def test_a_conflict_in_a_page_costs_only_its_own_digest(repo: Repository) -> None:
+    page = prepared(repo, 3)
+    conflicted = page[1][0].digest_key
+    outcomes = enqueue_page(repo, page, now=QUEUED_AT, mark_queued=ConflictOn(key=conflicted))
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], DigestConflict)
+    assert [r.digest_key for r in rows(repo)] == [page[0][0].digest_key, page[2][0].digest_key]
+    again = enqueue_page(repo, page, now=QUEUED_AT, mark_queued=Marks())
+    assert again == [False, True, False], "queued once; the conflicted one now goes in"
+
+
+def test_claims_and_marks_never_rewrite_the_message_bytes(repo: Repository) -> None:
+    queue_digests(repo, 3)
+    transport = Scripted([None, TemporaryFailure("451 later"), PermanentFailure("550 no")])
+    with statements(repo) as seen:
+        send_pending(repo, transport, now=NOW)
+    writes = [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes and all("outbox_messages" not in s for s in writes)
+    assert statuses(repo) == [("sent", 1), ("pending", 1), ("failed", 1)]
+    assert rows(repo)[0].message == transport.accepted[0].raw

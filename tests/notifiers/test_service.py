@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+import notifiers.service
 from notifiers.files import FilesTransport
 from notifiers.outbox import SENT
 from notifiers.service import preview, send_digests, transport_for
 from notifiers.smtp import SmtpTransport
 from tests.notifiers.digests import for_subscriber, recipient
-from tests.notifiers.queueing import QUEUED_AT, SETTINGS, Marks, rows
+from tests.notifiers.queueing import QUEUED_AT, SETTINGS, ConflictOn, Marks, rows
 from tracker.digest import Digest, Language
 from tracker.errors import ConfigError, DigestConflict
 from tracker.settings import MailSettings, Settings
@@ -140,3 +141,22 @@ def test_transport_for() -> None:
     assert isinstance(transport_for(MailSettings(outbox_dir=Path("x"))), FilesTransport)
     smtp = transport_for(MailSettings(smtp_host="smtp.example.org"))
     assert isinstance(smtp, SmtpTransport) and smtp.host == "smtp.example.org"
+
+
+def test_digests_are_queued_a_page_at_a_time_and_a_conflict_skips_only_its_own(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifiers.service, "QUEUE_PAGE", 2)
+    digests = subscribers(repo, 5)
+    bad = replace(digests[3], recipient=recipient(digests[3].recipient.subscriber_id,
+                                                  email="not an address"))
+    digests[3] = bad
+    marks = ConflictOn(key=digests[2].digest_key)
+    report = send_digests(repo, settings=settings_in(tmp_path), now=NOW, due=fixed(digests),
+                          mark=marks, route=None)
+    assert [q.digest_key for q in report.queued] == [digests[i].digest_key for i in (0, 1, 4)]
+    assert len(report.skipped) == 1 and report.skipped[0].startswith(digests[2].digest_key)
+    (problem,) = report.problems
+    assert problem.startswith(bad.digest_key) and "single plain address" in problem
+    assert [r.digest_key for r in rows(repo)] == [digests[i].digest_key for i in (0, 1, 4)]
+    assert report.send is not None and report.send.count(SENT) == 3

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tracker.storage.tables import (
     ActionRow,
+    Base,
     BillRow,
     DeliveryRow,
     EventRow,
@@ -560,39 +561,54 @@ def count_bills_under(session: Session, coverages: Sequence[Coverage]) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(union)).scalar_one())
 
 
+# The marks a queued digest makes, built once (values bound at execution) as Core statements:
+# they run once per digest, and building an ORM update each time cost more than running it.
+_DELIVERIES = Base.metadata.tables[DeliveryRow.__tablename__]
+_SUBSCRIPTIONS = Base.metadata.tables[SubscriptionRow.__tablename__]
+_SUBSCRIBERS = Base.metadata.tables[SubscriberRow.__tablename__]
+_MARK_QUEUED = (
+    sa.update(_DELIVERIES)
+    .where(_DELIVERIES.c.subscriber_id == sa.bindparam("subscriber"),
+           _DELIVERIES.c.event_id.in_(sa.bindparam("events", expanding=True)),
+           _DELIVERIES.c.status == "pending")
+    .values(status="queued", digest_key=sa.bindparam("key"))
+)
+_MARK_WELCOMED = (
+    sa.update(_SUBSCRIPTIONS)
+    .where(_SUBSCRIPTIONS.c.id.in_(sa.bindparam("ids", expanding=True)),
+           _SUBSCRIPTIONS.c.welcomed_at.is_(None))
+    .values(welcomed_at=sa.bindparam("now"))
+)
+_DIGEST_SENT = (
+    sa.update(_SUBSCRIBERS).where(_SUBSCRIBERS.c.id == sa.bindparam("subscriber"))
+    .values(last_digest_at=sa.bindparam("now"))
+)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
 def mark_deliveries_queued(
     session: Session, *, subscriber_id: int, event_ids: Sequence[int], digest_key: str
 ) -> int:
     """Mark these pending deliveries queued under ``digest_key``; returns how many were
     pending (fewer means another process queued some of them already)."""
-    marked = 0
-    for chunk in _chunks(sorted(set(event_ids))):
-        result = session.execute(
-            sa.update(DeliveryRow).where(
-                DeliveryRow.subscriber_id == subscriber_id,
-                DeliveryRow.event_id.in_(chunk),
-                DeliveryRow.status == "pending",
-            ).values(status="queued", digest_key=digest_key)
-            .execution_options(synchronize_session=False)
-        )
-        marked += int(result.rowcount)  # type: ignore[attr-defined]
-    return marked
+    return sum(
+        _rowcount(session.execute(_MARK_QUEUED, {"subscriber": subscriber_id,
+                                                 "events": list(chunk), "key": digest_key}))
+        for chunk in _chunks(sorted(set(event_ids)))
+    )
 
 
 def mark_welcomed(session: Session, *, subscription_ids: Sequence[int], now: datetime) -> int:
     """Set ``welcomed_at`` on these subscriptions that were not welcomed; returns how many."""
-    result = session.execute(
-        sa.update(SubscriptionRow).where(
-            SubscriptionRow.id.in_(sorted(set(subscription_ids))),
-            SubscriptionRow.welcomed_at.is_(None),
-        ).values(welcomed_at=now).execution_options(synchronize_session=False)
+    return sum(
+        _rowcount(session.execute(_MARK_WELCOMED, {"ids": list(chunk), "now": now}))
+        for chunk in _chunks(sorted(set(subscription_ids)))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_digest_sent(session: Session, *, subscriber_id: int, now: datetime) -> None:
     """Remember when the subscriber's last scheduled digest was queued."""
-    session.execute(
-        sa.update(SubscriberRow).where(SubscriberRow.id == subscriber_id)
-        .values(last_digest_at=now).execution_options(synchronize_session=False)
-    )
+    session.execute(_DIGEST_SENT, {"subscriber": subscriber_id, "now": now})

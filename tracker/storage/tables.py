@@ -257,7 +257,8 @@ class RoutingCursorRow(Base):
 
 class OutboxRow(Base):
     """A rendered message waiting to be sent, sent, or given up on. ``digest_key`` is unique,
-    so rendering a digest twice never queues it twice."""
+    so rendering a digest twice never queues it twice. The message bytes are in
+    ``outbox_messages``: claims and marks rewrite this row, never them."""
 
     __tablename__ = "outbox"
     __table_args__ = (sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
@@ -271,7 +272,6 @@ class OutboxRow(Base):
     recipient: Mapped[str] = mapped_column(sa.String(320))
     message_id: Mapped[str] = mapped_column(sa.String(300))
     subject: Mapped[str] = mapped_column(sa.Text)
-    message: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
@@ -279,6 +279,19 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class OutboxMessageRow(Base):
+    """The rendered bytes of one outbox message, written once when it is queued. Kept apart
+    from ``outbox`` because each claim and mark rewrites the whole row it changes: with the
+    ~30 KB message in it, every status change rewrote the message too."""
+
+    __tablename__ = "outbox_messages"
+
+    outbox_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    message: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class LeaseRow(Base):
