@@ -10,7 +10,12 @@ normalizing, classifying, storing and diffing are the real us-govinfo source and
 The floor it is compared with is a bare ``lxml.etree.fromstring`` of the same bytes, timed in
 the same process just before the poll (file reads not counted).
 
-Run in a fresh process so that ``ru_maxrss`` is this ingest's own::
+The poll runs as the service runs it, with its ingest workers (``[pipeline] workers =
+"auto"``: one per core beyond the first; this process takes its share of the chunks),
+started before the clock. Its peak memory is sampled every 50 ms as the sum of the
+proportional set sizes of this process and the workers (shared pages counted once).
+
+Run in a fresh process::
 
     python bench/ingest_bench.py N DATABASE_URL FOLDER [WORKERS]
 """
@@ -18,8 +23,10 @@ Run in a fresh process so that ``ru_maxrss`` is this ingest's own::
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,12 +57,44 @@ def bare_parse_seconds(root: Path, paths: tuple[str, ...]) -> float:
     return spent
 
 
-def _peak_mb(pid: int) -> float:
-    """A process's peak resident memory (``VmHWM``), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+def _pss_mb(pid: int) -> float:
+    """A process's proportional set size (shared pages divided among their sharers), MB."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:  # the process ended
+        pass
     return 0.0
+
+
+class MemorySampler:
+    """The peak, over samples every 50 ms, of the memory of this process and the ingest
+    workers, added up as PSS (shared pages counted once)."""
+
+    def __init__(self, pool: IngestWorkers | None) -> None:
+        self._pool, self.peak_mb = pool, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            self._sample()
+
+    def _sample(self) -> None:
+        pids = {os.getpid()}
+        if self._pool is not None:
+            pids |= set(self._pool.worker_pids())
+        self.peak_mb = max(self.peak_mb, sum(_pss_mb(pid) for pid in pids))
 
 
 def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dict[str, Any]:
@@ -78,20 +117,20 @@ def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dic
     pipeline = Pipeline(settings=settings, repo=repo,
                         http=HttpClient(user_agent="bench", min_interval=0),
                         registry={"us-govinfo": FolderGovinfo}, workers=pool)
-    started = time.perf_counter()
-    report = pipeline.poll("us-govinfo")
-    seconds = time.perf_counter() - started
+    with MemorySampler(pool) as memory:
+        started = time.perf_counter()
+        report = pipeline.poll("us-govinfo")
+        seconds = time.perf_counter() - started
     if report.status != "ok" or report.inserted != n:
         raise SystemExit(f"ingest did not store every bill: {report.summary_line()}")
-    # The poll's peak memory: this process and every parse worker, added up.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if pool is not None:
-        peak += sum(_peak_mb(pid) for pid in pool.worker_pids())
         pool.close()
     engine.dispose()
     return {"bills": n, "seconds": seconds, "parse_seconds": parse_seconds,
-            "bytes": written.bytes, "peak_rss_mb": peak, "events": report.events,
-            "workers": count}
+            "bytes": written.bytes, "peak_rss_mb": memory.peak_mb, "events": report.events,
+            "workers": count,
+            # This process's own peak (setup included), for comparison.
+            "main_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Polls whose documents are parsed and stored by ingest worker processes.
 
 The same loopback govinfo as tests/test_govinfo_poll.py (real BILLSTATUS samples), with the
-pipeline told to hand documents to real worker processes after the first two, three per
-chunk: the stored bills, events and topic matches must be exactly those of a poll without
+pipeline told to hand documents to a real worker process after the first two, three per
+chunk (the polling process keeps a chunk for itself when the worker has two): the stored bills, events and topic matches must be exactly those of a poll without
 workers (the golden snapshot), a broken document stays isolated, and a worker that dies or
 hits a bug fails the poll in one line without storing half a chunk; the next poll recovers.
 Runs on SQLite, and on PostgreSQL when TRACKER_TEST_DATABASE_URL is set.
@@ -60,7 +60,7 @@ class BuggyGovinfo(UsGovinfo):
 
 @pytest.fixture(scope="module")
 def workers() -> Iterator[IngestWorkers]:
-    with IngestWorkers(workers=2, preload=("tests.test_ingest_workers",)) as pool:
+    with IngestWorkers(workers=1, preload=("tests.test_ingest_workers",)) as pool:
         pool.start()
         yield pool
 
@@ -180,14 +180,18 @@ def test_a_worker_that_dies_fails_the_poll_in_one_line_and_the_next_poll_recover
     repo: Repository, tmp_path: Path, mirror: Mirror, workers: IngestWorkers,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)  # HR 6 goes to a worker
+    # Each sitemap group one chunk, handed to the worker (a checkpoint waits for it).
+    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)
+    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 20)
     report = pipeline_for(repo, tmp_path, workers, factory=DyingGovinfo).poll("us-govinfo")
     assert report.status == "failed"
     assert report.error is not None and "\n" not in report.error
     assert "ingest worker process died" in report.error
     with repo.read() as session:
         stored = {b.key for b in repo.list_bills(session, BillFilter())}
-    assert "us/117/HR 6" not in stored and len(stored) < 13
+    # The chunk holding HR 6 died with the worker, none of it stored (the other sitemap
+    # groups, checkpointed apart, were stored).
+    assert "us/117/HR 6" not in stored and "us/117/HR 1593" not in stored, stored
     healed = pipeline_for(repo, tmp_path, workers).poll("us-govinfo")
     assert healed.status == "ok", healed.error
     with repo.read() as session:
@@ -202,6 +206,7 @@ def test_a_parser_bug_in_a_worker_is_raised_with_its_cause(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)
+    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 20)
     with pytest.raises(WorkerCrash, match="KeyError: 'a field the parser forgot'"):
         pipeline_for(repo, tmp_path, workers, factory=BuggyGovinfo).poll("us-govinfo")
 

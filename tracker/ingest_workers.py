@@ -3,13 +3,14 @@
 Parsing a document (lxml, then the source's Python that reads the tree), normalizing its
 bills and storing them is nearly all of a large poll's work, and Python runs one thread of
 Python at a time: a thread cannot take that work off the polling process, a process can.
-:class:`IngestWorkers` keeps a few worker processes (``forkserver``: each starts as a fork of
-a small, clean server process, never of a process with threads or open connections). A poll
-hands them chunks of fetched documents; each worker parses and normalizes a chunk
-(:func:`tracker.prepare.parse_and_normalize`) and stores it with its own database connection
-(:func:`tracker.batch_store.store_batch`, one transaction per chunk, the same code the
-pipeline runs itself), and sends back only what the run report needs. Sending the bills
-themselves back would cost the polling process about as much as parsing them.
+:class:`IngestWorkers` keeps a few worker processes (``spawn``: fresh interpreters, never
+forks of a process with threads or open connections). A poll hands them chunks of fetched
+documents and keeps a chunk for itself whenever every worker has one queued. A chunk is
+parsed and normalized (:func:`tracker.prepare.parse_and_normalize`) and stored with the
+worker's own database connection (:func:`tracker.batch_store.store_batch`, one transaction
+per chunk, the same code the pipeline runs itself): :func:`ingest_documents`. Only what
+the run report needs comes back; sending the bills themselves back would cost the polling
+process about as much as parsing them.
 
 * :meth:`IngestWorkers.submit` returns a future of the chunk's :class:`ChunkOutcome`.
 * A parser or the database layer raising something unexpected (a bug) comes back as a
@@ -24,6 +25,7 @@ themselves back would cost the polling process about as much as parsing them.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scrapers.local import parser_for
-from tracker.batch_store import BatchOutcome, Parsed, StoreOptions, store_batch
+from tracker.batch_store import BatchOutcome, Parsed, StoredHook, StoreOptions, store_batch
 from tracker.errors import TrackerError
 from tracker.prepare import parse_and_normalize
 from tracker.records import BillRef, Fetched
@@ -59,10 +61,10 @@ class WorkerCrash(RuntimeError):
 
 
 def default_workers() -> int:
-    """One worker per core (the polling process mostly waits on them); none on a machine
-    with a single core, where a worker would only add the cost of sending it the work."""
+    """One worker per core beyond the first (the polling process does its share of the
+    chunks on the first); none on a single core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cores if cores and cores > 1 else 0
+    return max(0, (cores or 1) - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +156,12 @@ class IngestWorkers:
                 executor.shutdown(wait=False, cancel_futures=True)
                 executor = None
             if executor is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(self._preload)
-                executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+                # spawn: each worker is a fresh interpreter (never a fork of a process with
+                # threads and open connections), and no idle forkserver holds memory.
+                executor = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_preload, initargs=(tuple(self._preload),),
+                )
                 self._executor = executor
             return executor
 
@@ -165,6 +170,12 @@ class IngestWorkers:
 
 _PARSERS: dict[Any, Source] = {}
 _REPOSITORIES: dict[str, Repository] = {}
+
+
+def _preload(modules: tuple[str, ...]) -> None:
+    """Import the modules a worker will need at its start, not inside its first chunk."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _ingest(chunk: Chunk) -> ChunkOutcome:
@@ -180,23 +191,33 @@ def _ingest_chunk(chunk: Chunk) -> ChunkOutcome:
     source = _PARSERS.get(chunk.factory)
     if source is None:
         source = _PARSERS[chunk.factory] = parser_for(chunk.factory)
-    documents: list[DocumentOutcome] = []
+    repo = _repository(chunk.database_url)
+    hook = chunk.hook(repo=repo) if chunk.hook is not None else None
+    return ingest_documents(source, repo, chunk.documents, options=chunk.options,
+                            on_stored=hook)
+
+
+def ingest_documents(
+    source: Source, repo: Repository, documents: list[Fetched], *, options: StoreOptions,
+    on_stored: StoredHook | None,
+) -> ChunkOutcome:
+    """Parse, normalize and store ``documents`` (what a worker does with a chunk; the
+    polling process runs it too, for the chunks it keeps)."""
+    outcomes: list[DocumentOutcome] = []
     parsed: list[Parsed] = []
-    for fetched in chunk.documents:
+    for fetched in documents:
         if fetched.unchanged:
-            documents.append(DocumentOutcome(fetched.ref, unchanged=True))
+            outcomes.append(DocumentOutcome(fetched.ref, unchanged=True))
             parsed.append(Parsed(fetched, [], keep_cursor=True))
             continue
         outcome = parse_and_normalize(source, fetched)
-        documents.append(DocumentOutcome(fetched.ref, error=outcome.error,
-                                         bill_failures=outcome.bill_failures))
+        outcomes.append(DocumentOutcome(fetched.ref, error=outcome.error,
+                                        bill_failures=outcome.bill_failures))
         if outcome.error is None:
             parsed.append(Parsed(fetched, outcome.bills,
                                  keep_cursor=not outcome.bill_failures))
-    repo = _repository(chunk.database_url)
-    hook = chunk.hook(repo=repo) if chunk.hook is not None else None
-    stored = store_batch(repo, parsed, options=chunk.options, on_stored=hook)
-    return ChunkOutcome(documents, stored)
+    stored = store_batch(repo, parsed, options=options, on_stored=on_stored)
+    return ChunkOutcome(outcomes, stored)
 
 
 def _repository(url: str) -> Repository:

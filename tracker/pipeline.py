@@ -49,7 +49,13 @@ from tracker.errors import (
     TrackerError,
 )
 from tracker.http import HttpClient
-from tracker.ingest_workers import Chunk, ChunkOutcome, HookFactory, IngestWorkers
+from tracker.ingest_workers import (
+    Chunk,
+    ChunkOutcome,
+    HookFactory,
+    IngestWorkers,
+    ingest_documents,
+)
 from tracker.ledger import DatabaseLedger
 from tracker.prepare import ParseOutcome, parse_and_normalize
 from tracker.read_ahead import ReadAhead
@@ -199,6 +205,7 @@ class _Run:
     chunk: list[Fetched] = field(default_factory=list)
     chunk_since: float = 0.0
     in_flight: deque[Future[ChunkOutcome]] = field(default_factory=deque)
+    source: Source | None = None  # the source being walked (for the chunks kept here)
 
 
 def utcnow() -> datetime:
@@ -341,6 +348,7 @@ class Pipeline:
         normalizing run a few documents ahead in a thread of their own (``_prepared``), so
         they overlap with storing; everything that touches the report happens here."""
         name = source.info.name
+        run.source = source
         since = self._last_success(name)
         ahead = ReadAhead(
             lambda: self._prepared(source, since=since, stop=stop),
@@ -449,20 +457,22 @@ class Pipeline:
         self._apply_finished(run, wait=True)
 
     def _hand_over(self, name: str, run: _Run) -> None:
-        """Give the chunk being filled to a worker; wait while too many are in flight."""
+        """Give the chunk being filled to a worker, or, when every worker has one queued
+        behind the one it is on, ingest it here (this process is a worker too)."""
         if not run.chunk:
             return
-        assert self.workers is not None
-        chunk = Chunk(
+        assert self.workers is not None and run.source is not None
+        documents, run.chunk = run.chunk, []
+        options = self._store_options(name, run)
+        if len(run.in_flight) >= 2 * self.workers.workers:
+            self._apply_chunk(run, ingest_documents(run.source, self.repo, documents,
+                                                    options=options, on_stored=self.on_stored))
+            return
+        run.in_flight.append(self.workers.submit(Chunk(
             factory=self.registry[name],
             database_url=self.repo.engine.url.render_as_string(hide_password=False),
-            options=self._store_options(name, run), documents=run.chunk,
-            hook=self.worker_hook,
-        )
-        run.chunk = []
-        run.in_flight.append(self.workers.submit(chunk))
-        while len(run.in_flight) > 2 * self.workers.workers:  # one queued behind each
-            self._apply_one(run)
+            options=options, documents=documents, hook=self.worker_hook,
+        )))
 
     def _apply_finished(self, run: _Run, *, wait: bool) -> None:
         """Apply the outcomes of finished chunks, in order (all of them, with ``wait``)."""
@@ -470,7 +480,9 @@ class Pipeline:
             self._apply_one(run)
 
     def _apply_one(self, run: _Run) -> None:
-        outcome = IngestWorkers.outcome(run.in_flight.popleft())
+        self._apply_chunk(run, IngestWorkers.outcome(run.in_flight.popleft()))
+
+    def _apply_chunk(self, run: _Run, outcome: ChunkOutcome) -> None:
         for document in outcome.documents:
             if document.unchanged:
                 run.report.unchanged += 1

@@ -154,7 +154,7 @@ class Settings:
     topics: tuple[Topic, ...] = ()
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: ``[pipeline] workers`` in tracker.toml: ingest worker processes for large polls
-    #: (None: "auto", one per core on a machine with more than one; 0: none).
+    #: (None: "auto", one per core beyond the first; 0: none).
     ingest_workers: int | None = None
 
     def source(self, name: str) -> SourceSettings:
