@@ -2,10 +2,11 @@
 
 The same loopback govinfo as tests/test_govinfo_poll.py (real BILLSTATUS samples), with the
 pipeline told to hand documents to a real worker process after the first two, three per
-chunk (the polling process keeps a chunk for itself when the worker has two): the stored bills, events and topic matches must be exactly those of a poll without
-workers (the golden snapshot), a broken document stays isolated, and a worker that dies or
-hits a bug fails the poll in one line without storing half a chunk; the next poll recovers.
-Runs on SQLite, and on PostgreSQL when TRACKER_TEST_DATABASE_URL is set.
+chunk (the polling process keeps a chunk for itself when the worker has two queued): the
+stored bills, events and topic matches must be exactly those of a poll without workers (the
+golden snapshot), a broken document stays isolated, and a worker that dies or hits a bug
+fails the poll in one line without storing half a chunk; the next poll recovers. Runs on
+SQLite, and on PostgreSQL when TRACKER_TEST_DATABASE_URL is set.
 """
 
 from __future__ import annotations
