@@ -344,9 +344,10 @@ class Pipeline:
     # -- the walk ---------------------------------------------------------------------------------
 
     def _walk(self, source: Source, run: _Run, stop: threading.Event | None) -> None:
-        """Store what the source yields, in order. Discovery, fetching, parsing and
-        normalizing run a few documents ahead in a thread of their own (``_prepared``), so
-        they overlap with storing; everything that touches the report happens here."""
+        """Store what the source yields, in order. Discovery and fetching (and parsing, for
+        the documents this process keeps) run ahead in a thread of their own
+        (``_prepared``); past ``WORKERS_AFTER`` documents, chunks go to the ingest workers.
+        Everything that touches the report happens here."""
         name = source.info.name
         run.source = source
         since = self._last_success(name)
