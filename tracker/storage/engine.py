@@ -102,11 +102,21 @@ def alembic_config(engine: sa.Engine) -> Config:
     return cfg
 
 
+#: The PostgreSQL advisory lock taken while migrating (an arbitrary, fixed 64-bit key).
+_MIGRATION_LOCK = 0x7472_6163_6B65_72  # "tracker"
+
+
 def migrate(engine: sa.Engine, *, revision: str = "head") -> None:
     """Create or upgrade the schema; raises StorageError naming the database on failure."""
     cfg = alembic_config(engine)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Two instances starting at once on an empty database would both create the
+                # tables: the second waits here until the first has committed, then finds
+                # the schema at head. (SQLite's BEGIN IMMEDIATE already serializes them.)
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": _MIGRATION_LOCK})
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     except OperationalError as exc:
