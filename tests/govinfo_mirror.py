@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,3 +147,12 @@ class Mirror:
 
 def sample(relative: str) -> Path:
     return shared("govinfo-billstatus", relative)
+
+
+@contextmanager
+def serving() -> Iterator[Mirror]:
+    """The real samples' mirror, served through ``responses`` for the block (no network)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        served = Mirror.from_samples()
+        served.serve(rsps)
+        yield served

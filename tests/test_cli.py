@@ -12,7 +12,7 @@ import responses
 
 from tests.cli_helpers import run_cli
 from tests.conftest import shared
-from tests.govinfo_mirror import BASE, EXPECTED_STAGES, Mirror
+from tests.govinfo_mirror import BASE, EXPECTED_STAGES, Mirror, serving
 
 
 @pytest.fixture
@@ -34,9 +34,7 @@ def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> P
 
 @pytest.fixture
 def mirror() -> Iterator[Mirror]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        served = Mirror.from_samples()
-        served.serve(rsps)
+    with serving() as served:
         yield served
 
 

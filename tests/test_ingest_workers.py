@@ -19,11 +19,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-import responses
 
 import tracker.pipeline as pipeline_module
 from scrapers.us_govinfo import UsGovinfo
-from tests.govinfo_mirror import BASE, EXPECTED_STAGES, SESSIONS, Mirror
+from tests.govinfo_mirror import BASE, EXPECTED_STAGES, SESSIONS, Mirror, serving
 from tests.test_govinfo_poll import GOLDEN, Clock, snapshot
 from tracker.http import HttpClient
 from tracker.ingest_workers import IngestWorkers, WorkerCrash
@@ -74,9 +73,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def mirror() -> Iterator[Mirror]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        served = Mirror.from_samples()
-        served.serve(rsps)
+    with serving() as served:
         yield served
 
 
@@ -148,8 +145,7 @@ def test_topic_matches_made_in_workers_equal_those_made_here(
     engine = make_engine(f"sqlite:///{here / 'here.db'}")
     migrate(engine)
     other = Repository(engine)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        Mirror.from_samples().serve(rsps)
+    with serving():
         assert pipeline_for(other, here, None, topics=True).poll("us-govinfo").status == "ok"
     with other.read() as session:
         by_pipeline = {bill.key: sorted(m.topic for m in matches)
