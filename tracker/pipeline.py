@@ -29,8 +29,10 @@ from concurrent.futures import Future
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from tracker.batch_store import (
     BatchOutcome,
@@ -65,6 +67,7 @@ from tracker.source import Source, SourceContext, SourceFactory
 from tracker.storage.repository import Repository
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -139,22 +142,37 @@ class RunReport:
 
 
 class _StateView:
-    """The FetchStateView a source reads, backed by the repository (short read transactions)."""
+    """The FetchStateView a source reads, backed by the repository (short read transactions).
+
+    A read whose connection the database dropped (a restart, an administrator ending
+    sessions) is tried once more on a new connection: these reads run in the read-ahead
+    thread while the poll stores, and a restart between two of them must not fail a poll
+    whose stored part recovers by itself.
+    """
 
     def __init__(self, repo: Repository) -> None:
         self._repo = repo
 
     def get(self, url: str) -> Validators | None:
-        with self._repo.read() as session:
-            return self._repo.fetch_state(session, url)
+        return self._read(lambda session: self._repo.fetch_state(session, url))
 
     def lastmods(self, *, prefix: str) -> Mapping[str, str]:
-        with self._repo.read() as session:
-            return self._repo.lastmods(session, prefix=prefix)
+        return self._read(lambda session: self._repo.lastmods(session, prefix=prefix))
 
     def body(self, url: str) -> bytes | None:
+        return self._read(lambda session: self._repo.fetch_body(session, url))
+
+    def _read(self, call: Callable[[Session], T]) -> T:
+        try:
+            with self._repo.read() as session:
+                return call(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info("a fetch-state read lost its connection (%s); reading again",
+                     str(exc).splitlines()[0])
         with self._repo.read() as session:
-            return self._repo.fetch_body(session, url)
+            return call(session)
 
 
 #: A batch of parsed documents is stored once it holds this many bills or documents, or once
