@@ -483,7 +483,7 @@ def _subjects(bill: Element) -> tuple[str, ...]:
         "subjects/billSubjects/legislativeSubjects/item/name",
         "subjects/billSubjects/otherSubjects/item/name",
     ):
-        terms.extend(_text(element, ".") for element in bill.iterfind(path))
+        terms.extend((element.text or "").strip() for element in bill.iterfind(path))
     return tuple(dict.fromkeys(term for term in terms if term))
 
 
@@ -499,11 +499,12 @@ def _summary(bill: Element) -> str:
 
     def recency(pair: tuple[int, Element]) -> tuple[str, str, int]:
         position, item = pair
-        updated = _first_text(item, "updateDate", "lastSummaryUpdateDate")
-        return (_text(item, "actionDate"), updated, position)
+        fields = _leaf_texts(item)  # one pass over the item (a hot path)
+        updated = fields.get("updateDate") or fields.get("lastSummaryUpdateDate") or ""
+        return (fields.get("actionDate", ""), updated, position)
 
     _, latest = max(enumerate(items), key=recency)
-    return html_text(_text(latest, "text"))
+    return html_text(_child_text(latest, "text"))
 
 
 def html_text(markup: str) -> str:
