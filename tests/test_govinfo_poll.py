@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import responses
 
 from scrapers.us_govinfo import UsGovinfo
-from tests.govinfo_mirror import BASE, EXPECTED_STAGES, SESSIONS, Mirror
+from tests.govinfo_mirror import BASE, EXPECTED_STAGES, SESSIONS, Mirror, serving
 from tracker.http import HttpClient
 from tracker.pipeline import Pipeline
 from tracker.settings import Settings, SourceSettings
@@ -35,11 +34,21 @@ class Clock:
 
 
 @pytest.fixture
-def mirror() -> Iterator[tuple[Mirror, responses.RequestsMock]]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        served = Mirror.from_samples()
-        served.serve(rsps)
-        yield served, rsps
+def mirror() -> Iterator[Mirror]:
+    with serving() as served:
+        yield served
+
+
+def amend_golden_bill(served: Mirror) -> None:
+    """The upstream change the golden snapshot was taken after: S 967's title amended."""
+    path = "/bulkdata/BILLSTATUS/117/s/BILLSTATUS-117s967.xml"
+    served.change_bill(
+        ("117", "s", 967),
+        served.documents[path].replace(
+            b"Adoptee Citizenship Act of 2021", b"Adoptee Citizenship Act of 2021 (amended)"
+        ),
+        "2026-11-30T10:00:00.000Z",
+    )
 
 
 @pytest.fixture
@@ -73,9 +82,9 @@ def snapshot(repo: Repository) -> dict[str, object]:
 
 
 def test_poll_stores_every_bill_with_its_stage(
-    pipeline: Pipeline, repo: Repository, mirror: tuple[Mirror, object]
+    pipeline: Pipeline, repo: Repository, mirror: Mirror
 ) -> None:
-    served, _ = mirror
+    served = mirror
     report = pipeline.poll("us-govinfo")
     assert report.status == "ok", report.failures
     assert (report.inserted, report.failed) == (13, 0)
@@ -86,9 +95,9 @@ def test_poll_stores_every_bill_with_its_stage(
 
 
 def test_second_poll_with_nothing_changed_is_one_conditional_request(
-    pipeline: Pipeline, repo: Repository, mirror: tuple[Mirror, object]
+    pipeline: Pipeline, repo: Repository, mirror: Mirror
 ) -> None:
-    served, _ = mirror
+    served = mirror
     pipeline.poll("us-govinfo")
     served.hits.clear()
     again = pipeline.poll("us-govinfo")
@@ -99,9 +108,9 @@ def test_second_poll_with_nothing_changed_is_one_conditional_request(
 
 
 def test_upstream_change_fetches_only_the_changed_bill(
-    pipeline: Pipeline, repo: Repository, mirror: tuple[Mirror, object]
+    pipeline: Pipeline, repo: Repository, mirror: Mirror
 ) -> None:
-    served, _ = mirror
+    served = mirror
     pipeline.poll("us-govinfo")
     # HR 1593 gains a (made-up) action upstream: the bill file and its sitemap entries move.
     path = "/bulkdata/BILLSTATUS/117/hr/BILLSTATUS-117hr1593.xml"
@@ -124,9 +133,9 @@ def test_upstream_change_fetches_only_the_changed_bill(
 
 
 def test_a_broken_bill_file_is_isolated_and_retried(
-    pipeline: Pipeline, repo: Repository, mirror: tuple[Mirror, object]
+    pipeline: Pipeline, repo: Repository, mirror: Mirror
 ) -> None:
-    served, _ = mirror
+    served = mirror
     good = served.documents["/bulkdata/BILLSTATUS/117/hr/BILLSTATUS-117hr6.xml"]
     served.documents["/bulkdata/BILLSTATUS/117/hr/BILLSTATUS-117hr6.xml"] = good[:5000]
     report = pipeline.poll("us-govinfo")
@@ -140,18 +149,11 @@ def test_a_broken_bill_file_is_isolated_and_retried(
 
 
 def test_sqlite_and_postgresql_give_the_same_history(
-    pipeline: Pipeline, repo: Repository, mirror: tuple[Mirror, object]
+    pipeline: Pipeline, repo: Repository, mirror: Mirror
 ) -> None:
-    served, _ = mirror
+    served = mirror
     pipeline.poll("us-govinfo")
-    path = "/bulkdata/BILLSTATUS/117/s/BILLSTATUS-117s967.xml"
-    served.change_bill(
-        ("117", "s", 967),
-        served.documents[path].replace(
-            b"Adoptee Citizenship Act of 2021", b"Adoptee Citizenship Act of 2021 (amended)"
-        ),
-        "2026-11-30T10:00:00.000Z",
-    )
+    amend_golden_bill(served)
     pipeline.poll("us-govinfo")
     got = snapshot(repo)
     if os.environ.get("TRACKER_UPDATE_GOLDEN"):  # rewrite it on purpose, review, commit

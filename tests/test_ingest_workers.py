@@ -23,7 +23,7 @@ import pytest
 import tracker.pipeline as pipeline_module
 from scrapers.us_govinfo import UsGovinfo
 from tests.govinfo_mirror import BASE, EXPECTED_STAGES, SESSIONS, Mirror, serving
-from tests.test_govinfo_poll import GOLDEN, Clock, snapshot
+from tests.test_govinfo_poll import GOLDEN, Clock, amend_golden_bill, snapshot
 from tracker.http import HttpClient
 from tracker.ingest_workers import IngestWorkers, WorkerCrash
 from tracker.matching import topic_hook
@@ -99,14 +99,7 @@ def test_workers_store_the_same_history_as_a_poll_without_them(
     pipeline = pipeline_for(repo, tmp_path, workers)
     first = pipeline.poll("us-govinfo")
     assert (first.status, first.inserted, first.fetched, first.failed) == ("ok", 13, 13, 0)
-    path = "/bulkdata/BILLSTATUS/117/s/BILLSTATUS-117s967.xml"
-    mirror.change_bill(
-        ("117", "s", 967),
-        mirror.documents[path].replace(
-            b"Adoptee Citizenship Act of 2021", b"Adoptee Citizenship Act of 2021 (amended)"
-        ),
-        "2026-11-30T10:00:00.000Z",
-    )
+    amend_golden_bill(mirror)
     second = pipeline.poll("us-govinfo")
     assert (second.status, second.updated) == ("ok", 1)
     got, golden = snapshot(repo), json.loads(GOLDEN.read_text())
