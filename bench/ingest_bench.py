@@ -8,12 +8,17 @@ fetch reads a file and hashes it as ``tracker.http`` hashes every body); parsing
 normalizing, classifying, storing and diffing are the real us-govinfo source and pipeline.
 
 The floor it is compared with is a bare ``lxml.etree.fromstring`` of the same bytes, timed in
-the same process just before the poll (file reads not counted).
+the same process just before the poll and again just after it (file reads not counted), and
+taken as the mean of the two: a shared host's speed drifts by a third between seconds, and a
+floor timed once, in a fast moment or a slow one, moved the ratio as much as any change to
+the code did.
 
 The poll runs as the service runs it, with its ingest workers (``[pipeline] workers =
 "auto"``: one per core beyond the first; this process takes its share of the chunks),
-started before the clock. Its peak memory is sampled every 50 ms as the sum of the
-proportional set sizes of this process and the workers (shared pages counted once).
+started before the clock. Its peak memory is the sum of each process's peak resident set
+size during the poll (the kernel's high-water mark, reset before the clock): no sampling
+that would take CPU from the poll, and pages the processes share are counted in each (an
+upper bound of their peak together).
 
 Run in a fresh process::
 
@@ -22,11 +27,11 @@ Run in a fresh process::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,44 +62,24 @@ def bare_parse_seconds(root: Path, paths: tuple[str, ...]) -> float:
     return spent
 
 
-def _pss_mb(pid: int) -> float:
-    """A process's proportional set size (shared pages divided among their sharers), MB."""
+def reset_peak(pid: int) -> None:
+    """Reset a process's peak resident set size (VmHWM) to what it holds now (Linux)."""
+    # Not Linux, or not ours: its peak then counts from its start.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_mb(pid: int) -> float:
+    """A process's peak resident set size since its start or :func:`reset_peak`, MB."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:  # the process ended
+    except OSError:
         pass
+    if pid == os.getpid():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return 0.0
-
-
-class MemorySampler:
-    """The peak, over samples every 50 ms, of the memory of this process and the ingest
-    workers, added up as PSS (shared pages counted once)."""
-
-    def __init__(self, pool: IngestWorkers | None) -> None:
-        self._pool, self.peak_mb = pool, 0.0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-        self._sample()
-
-    def _run(self) -> None:
-        while not self._done.wait(0.05):
-            self._sample()
-
-    def _sample(self) -> None:
-        pids = {os.getpid()}
-        if self._pool is not None:
-            pids |= set(self._pool.worker_pids())
-        self.peak_mb = max(self.peak_mb, sum(_pss_mb(pid) for pid in pids))
 
 
 def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dict[str, Any]:
@@ -103,7 +88,7 @@ def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dic
     The workers are started before the clock starts, as the service starts them at launch."""
     written = synthetic.write_congress(folder, n)
     FolderGovinfo.root, FolderGovinfo.paths = written.root, written.paths
-    parse_seconds = bare_parse_seconds(written.root, written.paths)
+    parse_before = bare_parse_seconds(written.root, written.paths)
 
     engine = make_engine(url)
     migrate(engine)
@@ -117,20 +102,23 @@ def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dic
     pipeline = Pipeline(settings=settings, repo=repo,
                         http=HttpClient(user_agent="bench", min_interval=0),
                         registry={"us-govinfo": FolderGovinfo}, workers=pool)
-    with MemorySampler(pool) as memory:
-        started = time.perf_counter()
-        report = pipeline.poll("us-govinfo")
-        seconds = time.perf_counter() - started
+    processes = [os.getpid(), *(pool.worker_pids() if pool is not None else [])]
+    for pid in processes:
+        reset_peak(pid)
+    started = time.perf_counter()
+    report = pipeline.poll("us-govinfo")
+    seconds = time.perf_counter() - started
+    peaks = [peak_mb(pid) for pid in processes]  # before the workers exit
+    parse_after = bare_parse_seconds(written.root, written.paths)
     if report.status != "ok" or report.inserted != n:
         raise SystemExit(f"ingest did not store every bill: {report.summary_line()}")
     if pool is not None:
         pool.close()
     engine.dispose()
-    return {"bills": n, "seconds": seconds, "parse_seconds": parse_seconds,
-            "bytes": written.bytes, "peak_rss_mb": memory.peak_mb, "events": report.events,
-            "workers": count,
-            # This process's own peak (setup included), for comparison.
-            "main_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"bills": n, "seconds": seconds, "parse_seconds": (parse_before + parse_after) / 2,
+            "parse_before_seconds": parse_before, "parse_after_seconds": parse_after,
+            "bytes": written.bytes, "peak_rss_mb": sum(peaks), "events": report.events,
+            "workers": count, "main_peak_mb": peaks[0]}
 
 
 if __name__ == "__main__":

@@ -209,3 +209,30 @@ def test_a_small_poll_never_starts_the_workers(
     report = pipeline_for(repo, tmp_path, idle).poll("us-govinfo")
     assert (report.status, report.inserted) == ("ok", 13)
     assert idle.worker_pids() == []
+
+
+def test_running_workers_get_chunks_from_the_first_document(
+    repo: Repository, tmp_path: Path, mirror: Mirror, workers: IngestWorkers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With the workers up, the first documents are not parsed here first (the other cores
+    # would wait for them); WORKERS_AFTER only spares a small poll from starting them.
+    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 100)
+    parsed_here: list[str] = []
+    real = pipeline_module.parse_and_normalize
+
+    def spy(source: UsGovinfo, fetched: Fetched) -> object:
+        parsed_here.append(fetched.ref.url)
+        return real(source, fetched)
+
+    monkeypatch.setattr(pipeline_module, "parse_and_normalize", spy)
+    idle = IngestWorkers(workers=1)
+    first = pipeline_for(repo, tmp_path, idle).poll("us-govinfo")
+    assert (first.status, first.inserted, len(parsed_here)) == ("ok", 13, 13)
+    assert not idle.running and idle.worker_pids() == []
+    amend_golden_bill(mirror)
+    parsed_here.clear()
+    assert workers.running
+    second = pipeline_for(repo, tmp_path, workers).poll("us-govinfo")
+    assert (second.status, second.updated) == ("ok", 1)
+    assert parsed_here == []

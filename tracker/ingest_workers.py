@@ -129,6 +129,13 @@ class IngestWorkers:
             raise WorkerCrash(f"an ingest worker failed unexpectedly: {outcome.crash}")
         return outcome
 
+    @property
+    def running(self) -> bool:
+        """Whether the workers are up (started, and none has died since)."""
+        with self._lock:
+            executor = self._executor
+        return executor is not None and not getattr(executor, "_broken", False)
+
     def worker_pids(self) -> list[int]:
         """The process ids of the running workers (for memory figures)."""
         with self._lock:

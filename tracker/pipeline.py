@@ -238,9 +238,10 @@ def one_line(text: str) -> str:
 
 #: Documents fetched (and parsed) ahead of the one being stored (bounded memory).
 READ_AHEAD = 256
-#: With ingest workers: a poll parses and stores its first changed documents itself (a small
-#: poll never waits on another process), and hands the rest over in chunks of this many
-#: documents (or fewer, once the first has waited ``BATCH_SECONDS``).
+#: With ingest workers: while they are not started, a poll parses and stores its first
+#: changed documents itself (a small poll never starts them); past these, or from the first
+#: once they run, it hands documents over in chunks of ``CHUNK_DOCUMENTS`` (or fewer, once
+#: the first has waited ``BATCH_SECONDS``).
 WORKERS_AFTER = 50
 CHUNK_DOCUMENTS = 50
 
@@ -414,7 +415,12 @@ class Pipeline:
                 if stop is not None and stop.is_set():
                     yield _STOPPED
                     return
-                here = self.workers is None or parsed_here < WORKERS_AFTER
+                # The first documents are parsed here while the workers are not up: a small
+                # poll never pays for starting them. Once they are, they get chunks from
+                # the first document (else the other cores wait for the first chunk).
+                here = self.workers is None or (
+                    parsed_here < WORKERS_AFTER and not self.workers.running
+                )
                 prepared = self._prepare(source, item, parse=here)
                 parsed_here += prepared.outcome is not None
                 yield prepared
