@@ -43,6 +43,7 @@ from lxml import etree  # noqa: E402
 
 from bench import synthetic  # noqa: E402
 from bench.folder_source import FolderGovinfo  # noqa: E402
+from tracker.heap import freeze_startup_objects  # noqa: E402
 from tracker.http import HttpClient  # noqa: E402
 from tracker.ingest_workers import IngestWorkers, default_workers  # noqa: E402
 from tracker.pipeline import Pipeline  # noqa: E402
@@ -102,6 +103,7 @@ def ingest(n: int, url: str, folder: Path, *, workers: int | None = None) -> dic
     pipeline = Pipeline(settings=settings, repo=repo,
                         http=HttpClient(user_agent="bench", min_interval=0),
                         registry={"us-govinfo": FolderGovinfo}, workers=pool)
+    freeze_startup_objects()  # as tracker.wiring.build_pipeline does
     processes = [os.getpid(), *(pool.worker_pids() if pool is not None else [])]
     for pid in processes:
         reset_peak(pid)

@@ -40,6 +40,7 @@ from typing import Any
 from scrapers.local import parser_for
 from tracker.batch_store import BatchOutcome, Parsed, StoredHook, StoreOptions, store_batch
 from tracker.errors import TrackerError
+from tracker.heap import freeze_startup_objects
 from tracker.prepare import parse_and_normalize
 from tracker.records import BillRef, Fetched
 from tracker.source import Source, SourceFactory
@@ -183,6 +184,7 @@ def _preload(modules: tuple[str, ...]) -> None:
     """Import the modules a worker will need at its start, not inside its first chunk."""
     for module in modules:
         importlib.import_module(module)
+    freeze_startup_objects()
 
 
 def _ingest(chunk: Chunk) -> ChunkOutcome:

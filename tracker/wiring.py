@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 
 from scrapers import REGISTRY
+from tracker.heap import freeze_startup_objects
 from tracker.http import HttpClient
 from tracker.ingest_workers import IngestWorkers, default_workers
 from tracker.matching import topic_hook
@@ -38,7 +39,7 @@ def build_pipeline(
     count = default_workers() if settings.ingest_workers is None else settings.ingest_workers
     # Started only when a poll has enough documents to hand over; Pipeline.close stops them.
     workers = IngestWorkers(workers=count, preload=("scrapers",)) if count else None
-    return Pipeline(
+    pipeline = Pipeline(
         settings=settings,
         repo=repo,
         http=http,
@@ -50,3 +51,5 @@ def build_pipeline(
         progress=progress,
         workers=workers,
     )
+    freeze_startup_objects()  # a process builds its pipeline once
+    return pipeline
