@@ -32,8 +32,15 @@ _DECLARED_ENCODING = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 
 
-def xml_root(body: bytes, *, document: str, fallback_encoding: str | None = None) -> Element:
+def xml_root(
+    body: bytes, *, document: str, fallback_encoding: str | None = None,
+    data_only: bool = False,
+) -> Element:
     """The root element of ``body``; ParseError for DTDs, malformed or empty documents.
+
+    ``data_only`` is for documents that are records, never mixed text and markup: the white
+    space between elements is dropped while parsing (a sixth less of the parse's time on
+    BILLSTATUS), so an element holding only white space reads as empty (``text`` None).
 
     ``fallback_encoding`` is for publishers known to write some files in a legacy encoding
     while declaring (or implying) UTF-8: a body that is not valid UTF-8 and declares no
@@ -44,7 +51,7 @@ def xml_root(body: bytes, *, document: str, fallback_encoding: str | None = None
     if fallback_encoding is not None:
         body = _as_utf8(body, fallback=fallback_encoding)
     try:
-        root = etree.fromstring(body, _parser())
+        root = etree.fromstring(body, _parser(data_only=data_only))
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}", document=document) from None
     if root is None:
@@ -54,10 +61,11 @@ def xml_root(body: bytes, *, document: str, fallback_encoding: str | None = None
     return root
 
 
-def _parser() -> Any:
-    """One hardened parser per thread: building one per document costs more than parsing a
-    small document, and lxml parsers must not be shared between threads."""
-    parser = getattr(_PARSERS, "parser", None)
+def _parser(*, data_only: bool) -> Any:
+    """One hardened parser of each kind per thread: building one per document costs more
+    than parsing a small document, and lxml parsers must not be shared between threads."""
+    name = "data_parser" if data_only else "parser"
+    parser = getattr(_PARSERS, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False,
@@ -66,8 +74,9 @@ def _parser() -> Any:
             load_dtd=False,
             remove_comments=True,
             remove_pis=True,
+            remove_blank_text=data_only,
         )
-        _PARSERS.parser = parser
+        setattr(_PARSERS, name, parser)
     return parser
 
 

@@ -361,7 +361,9 @@ def _collapse(text: str) -> str:
 
 def parse_billstatus(body: bytes, *, document: str) -> BillRecord:
     """One BILLSTATUS document (v3, v1 or legacy) -> a :class:`BillRecord`."""
-    root = xml_root(body, document=document)
+    # Records only (summaries are escaped HTML in a text node): white space between
+    # elements carries nothing.
+    root = xml_root(body, document=document, data_only=True)
     bill = root.find("bill") if root.tag == "billStatus" else None
     if bill is None:
         raise ParseError(

@@ -13,6 +13,7 @@ import pytest
 import responses
 from responses import matchers
 
+import scrapers.us_govinfo
 from scrapers.us_govinfo import UsGovinfo, parse_billstatus, parse_sitemap
 from tests.conftest import shared
 from tracker.errors import ParseError, SourceError
@@ -105,6 +106,22 @@ def test_sample(relative: str) -> None:
     assert stage_of(record) is stage
     assert len(record.actions) == action_count
     assert record.document == relative
+
+
+@pytest.mark.parametrize("relative", sorted(SAMPLES))
+def test_white_space_between_elements_carries_nothing(
+    relative: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # parse_billstatus drops it while parsing (xml_root's data_only); the record must be
+    # the one read from the whole tree.
+    dropped = load(relative)
+    whole = scrapers.us_govinfo.xml_root
+
+    def keeping(body: bytes, *, document: str, data_only: bool = False) -> object:
+        return whole(body, document=document)
+
+    monkeypatch.setattr(scrapers.us_govinfo, "xml_root", keeping)
+    assert load(relative) == dropped
 
 
 @pytest.mark.parametrize("relative", sorted(SAMPLES))
