@@ -8,9 +8,12 @@
 
 Figures and their bars on a 2-core machine (how each is measured: the module named):
 
-    ingest_bills_per_s     the whole poll of a synthetic full Congress: >= 200 (ingest_bench)
-    ingest_vs_parse_ratio  that poll's time / a bare lxml parse of its bytes: <= 4
-    peak_rss_mb            peak memory of that poll's processes (their peak RSS added up): <= 300
+    ingest_bills_per_s     the whole poll of a synthetic full Congress: >= 200 (ingest_bench;
+                           the median of three polls, each into a fresh database)
+    ingest_vs_parse_ratio  that poll's time / a bare lxml parse of its bytes: <= 4 (the
+                           median of the three polls' ratios, each against its own parse)
+    peak_rss_mb            peak memory of that poll's processes (their peak RSS added up; the
+                           highest of the three polls): <= 300
     noop_poll_requests     requests of a poll with nothing changed, per index, per source: <= 1
                            (noop_bench)
     digest_msgs_per_s      route, build, render, queue, send to loopback SMTP: >= 100
@@ -94,26 +97,40 @@ def child_ingest(n: int, url: str, folder: Path) -> dict[str, Any]:
     return result
 
 
+#: Polls per backend; the ingest figures are their median (memory: their maximum). One
+#: poll's ratio moved by a third between runs of the same code on a shared 2-core host.
+INGEST_ROUNDS = 3
+
+
 def ingest_figures(sizes: Sizes, backends: list[tuple[str, str]], tmp: Path) -> list[Figure]:
     figures = []
     for backend, url in backends:
         documents = tmp / f"ingest-{backend}"
-        with scratch_database(url) as scratch:
-            got = child_ingest(sizes.bills, scratch, documents)
-        # Up to a gigabyte of synthetic documents: gone before the next figure is measured
-        # (their write-back to disk would otherwise run under it).
-        shutil.rmtree(documents, ignore_errors=True)
+        rounds = []
+        for _ in range(INGEST_ROUNDS):
+            with scratch_database(url) as scratch:
+                rounds.append(child_ingest(sizes.bills, scratch, documents))
+            # Up to a gigabyte of synthetic documents: gone before the next figure is
+            # measured (their write-back to disk would otherwise run under it).
+            shutil.rmtree(documents, ignore_errors=True)
+        ratios = [got["seconds"] / got["parse_seconds"] for got in rounds]
+        median = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+        got = rounds[median]
         inputs = {"bills": got["bills"], "megabytes": round(got["bytes"] / 1e6, 1),
-                  "workers": got["workers"]}
+                  "workers": got["workers"], "rounds": len(rounds)}
+        speeds = sorted(r["bills"] / r["seconds"] for r in rounds)
         figures += [
-            Figure("ingest_bills_per_s", got["bills"] / got["seconds"], "bills/s", ">= 200",
-                   inputs | {"seconds": round(got["seconds"], 1)}, backend),
-            Figure("ingest_vs_parse_ratio", got["seconds"] / got["parse_seconds"], "x", "<= 4",
-                   inputs | {"parse_s": round(got["parse_seconds"], 2),
+            Figure("ingest_bills_per_s", speeds[len(speeds) // 2], "bills/s", ">= 200",
+                   inputs | {"each": " ".join(f"{v:.0f}" for v in speeds)}, backend),
+            Figure("ingest_vs_parse_ratio", ratios[median], "x", "<= 4",
+                   inputs | {"each": " ".join(f"{v:.2f}" for v in ratios),
+                             "seconds": round(got["seconds"], 1),
+                             "parse_s": round(got["parse_seconds"], 2),
                              "parse_before_s": round(got["parse_before_seconds"], 2),
                              "parse_after_s": round(got["parse_after_seconds"], 2)}, backend),
-            Figure("peak_rss_mb", got["peak_rss_mb"], "MB", "<= 300",
-                   inputs | {"main_peak_mb": round(got["main_peak_mb"])}, backend),
+            Figure("peak_rss_mb", max(r["peak_rss_mb"] for r in rounds), "MB", "<= 300",
+                   inputs | {"main_peak_mb": round(max(r["main_peak_mb"] for r in rounds))},
+                   backend),
         ]
     return figures
 

@@ -27,7 +27,7 @@ from tests.test_govinfo_poll import GOLDEN, Clock, amend_golden_bill, snapshot
 from tracker.http import HttpClient
 from tracker.ingest_workers import IngestWorkers, WorkerCrash
 from tracker.matching import topic_hook
-from tracker.pipeline import Pipeline
+from tracker.pipeline import Pipeline, chunk_documents
 from tracker.records import BillRecord, Fetched
 from tracker.settings import Settings, SourceSettings
 from tracker.storage.repository import BillFilter, Repository
@@ -236,3 +236,20 @@ def test_running_workers_get_chunks_from_the_first_document(
     second = pipeline_for(repo, tmp_path, workers).poll("us-govinfo")
     assert (second.status, second.updated) == ("ok", 1)
     assert parsed_here == []
+
+
+def test_the_end_of_a_poll_is_shared_out_in_smaller_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 50)
+    monkeypatch.setattr(pipeline_module, "LAST_CHUNK_DOCUMENTS", 5)
+    assert chunk_documents(left=None, workers=1) == 50  # still fetching
+    assert chunk_documents(left=10_000, workers=1) == 50
+    # One worker and this process: each of the two gets two pieces of what is left.
+    assert chunk_documents(left=196, workers=1) == 49
+    assert chunk_documents(left=40, workers=1) == 10
+    assert chunk_documents(left=40, workers=3) == 5
+    assert chunk_documents(left=3, workers=1) == 5  # never below the smallest chunk
+    assert chunk_documents(left=40, workers=0) == 50  # no workers: nothing to share
+    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 3)
+    assert chunk_documents(left=0, workers=1) == 3  # nor above the usual one

@@ -224,6 +224,8 @@ class _Run:
     chunk_since: float = 0.0
     in_flight: deque[Future[ChunkOutcome]] = field(default_factory=deque)
     source: Source | None = None  # the source being walked (for the chunks kept here)
+    # Once everything is fetched: how many fetched documents are still to come.
+    left: int | None = None
 
 
 def utcnow() -> datetime:
@@ -244,6 +246,19 @@ READ_AHEAD = 256
 #: the first has waited ``BATCH_SECONDS``).
 WORKERS_AFTER = 50
 CHUNK_DOCUMENTS = 50
+#: The smallest chunk the end of a poll is shared out in (see :func:`chunk_documents`).
+LAST_CHUNK_DOCUMENTS = 5
+
+
+def chunk_documents(*, left: int | None, workers: int) -> int:
+    """How many documents make a chunk for the ingest workers: ``CHUNK_DOCUMENTS``; once
+    everything is fetched (``left`` documents still to come), fewer, so that what is left
+    is shared out in pieces small enough for every process to finish at about the same time
+    (a last full chunk queued in a worker kept the other cores idle for its whole length)."""
+    if left is None or workers < 1:
+        return CHUNK_DOCUMENTS
+    share = left // (2 * (workers + 1))
+    return min(CHUNK_DOCUMENTS, max(LAST_CHUNK_DOCUMENTS, share))
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +391,7 @@ class Pipeline:
         )
         try:
             for item in ahead:
+                run.left = ahead.remaining()
                 if isinstance(item, Checkpoint):
                     self._flush(name, run)  # the checkpoint depends on what failed before it
                     self._checkpoint(name, item, run)
@@ -388,7 +404,7 @@ class Pipeline:
                 self._take(item, run)
                 if run.batch.full():
                     self._store_batch(name, run)
-                if run.chunk and (len(run.chunk) >= CHUNK_DOCUMENTS
+                if run.chunk and (len(run.chunk) >= self._chunk_documents(run)
                                   or time.monotonic() - run.chunk_since >= BATCH_SECONDS):
                     self._hand_over(name, run)
                 self._apply_finished(run, wait=False)
@@ -480,6 +496,10 @@ class Pipeline:
         self._store_batch(name, run)
         self._hand_over(name, run)
         self._apply_finished(run, wait=True)
+
+    def _chunk_documents(self, run: _Run) -> int:
+        workers = self.workers.workers if self.workers is not None else 0
+        return chunk_documents(left=run.left, workers=workers)
 
     def _hand_over(self, name: str, run: _Run) -> None:
         """Give the chunk being filled to a worker, or, when every worker has one queued

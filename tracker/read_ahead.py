@@ -17,7 +17,9 @@ Contract:
   its next item, closes the generator in the producer's thread (its ``finally`` blocks run
   there) and waits up to ``close_timeout`` seconds for it; a producer stuck in a call that
   does not return (a hung upstream) is left behind as a daemon thread rather than hanging
-  the consumer.
+  the consumer;
+* :meth:`ReadAhead.remaining` says, once the producer has yielded its last item, how many
+  items are still to come (a consumer can share out the end of the work evenly).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class ReadAhead(Generic[T]):
         self._close_timeout = close_timeout
         self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
         self._started = False
+        self._finished = threading.Event()  # the producer has queued its last item
 
     def __enter__(self) -> ReadAhead[T]:
         return self
@@ -88,6 +91,13 @@ class ReadAhead(Generic[T]):
                 self._thread.join()
                 raise item.error
             yield item
+
+    def remaining(self) -> int | None:
+        """How many items are still to come, once the producer has yielded all of them;
+        None while it may yield more (or when it ended by raising)."""
+        if not self._finished.is_set():
+            return None
+        return max(0, self._queue.qsize() - 1)  # the end marker is queued behind them
 
     def close(self) -> None:
         """Stop the producer at its next item and wait (bounded) for its thread to end."""
@@ -120,7 +130,8 @@ class ReadAhead(Generic[T]):
         except BaseException as error:  # handed to the consumer, raised there
             self._put(_Raised(error))
             return
-        self._put(_DONE)
+        if self._put(_DONE):
+            self._finished.set()
 
     def _put(self, item: T | _Raised | _Done) -> bool:
         """Queue ``item``, waiting while the queue is full; False once closed."""
