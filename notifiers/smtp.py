@@ -44,6 +44,11 @@ def crlf(raw: bytes) -> bytes:
     """``raw`` with CRLF line ends only. smtplib fixes line ends of str messages, not of bytes,
     and servers guarding against SMTP smuggling refuse a bare LF; a message built with the
     default email policy (LF) is sent correctly all the same."""
+    # Digests are written with CRLF already: three counts (C speed) spare them the
+    # substitution, which cost a quarter of a millisecond on a 30 KB message.
+    pairs = raw.count(b"\r\n")
+    if pairs == raw.count(b"\n") and pairs == raw.count(b"\r"):
+        return raw
     return _LINE_END.sub(b"\r\n", raw)
 
 

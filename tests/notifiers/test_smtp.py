@@ -249,6 +249,8 @@ def test_received_bytes_parse_with_the_default_policy(repo: Repository,
 
 def test_bare_line_feeds_are_sent_as_crlf(smtp_server: Server) -> None:
     assert crlf(b"a\nb\r\nc\rd\n") == b"a\r\nb\r\nc\r\nd\r\n"
+    assert crlf(b"a\r\n\r\nb\r\n") == b"a\r\n\r\nb\r\n"
+    assert crlf(b"a\n\rb\r\n") == b"a\r\n\r\nb\r\n"  # as many CRs as LFs, not paired
     raw = b"Subject: source down\nFrom: alerts@example.org\n\nline one\nline two\n"
     lf_message = Outgoing(digest_key="operator:1", message_id="<1@example.org>",
                           sender="alerts@example.org", recipient="ops@example.org", raw=raw,
