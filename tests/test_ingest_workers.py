@@ -72,6 +72,13 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def chunk_per_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each sitemap group one chunk, handed to the worker (a checkpoint waits for it)."""
+    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)
+    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 20)
+
+
+@pytest.fixture
 def mirror() -> Iterator[Mirror]:
     with serving() as served:
         yield served
@@ -168,11 +175,8 @@ def test_a_broken_document_in_a_worker_chunk_is_isolated_and_retried(
 
 def test_a_worker_that_dies_fails_the_poll_in_one_line_and_the_next_poll_recovers(
     repo: Repository, tmp_path: Path, mirror: Mirror, workers: IngestWorkers,
-    monkeypatch: pytest.MonkeyPatch,
+    chunk_per_group: None,
 ) -> None:
-    # Each sitemap group one chunk, handed to the worker (a checkpoint waits for it).
-    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)
-    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 20)
     report = pipeline_for(repo, tmp_path, workers, factory=DyingGovinfo).poll("us-govinfo")
     assert report.status == "failed"
     assert report.error is not None and "\n" not in report.error
@@ -193,10 +197,8 @@ def test_a_worker_that_dies_fails_the_poll_in_one_line_and_the_next_poll_recover
 
 def test_a_parser_bug_in_a_worker_is_raised_with_its_cause(
     repo: Repository, tmp_path: Path, mirror: Mirror, workers: IngestWorkers,
-    monkeypatch: pytest.MonkeyPatch,
+    chunk_per_group: None,
 ) -> None:
-    monkeypatch.setattr(pipeline_module, "WORKERS_AFTER", 0)
-    monkeypatch.setattr(pipeline_module, "CHUNK_DOCUMENTS", 20)
     with pytest.raises(WorkerCrash, match="KeyError: 'a field the parser forgot'"):
         pipeline_for(repo, tmp_path, workers, factory=BuggyGovinfo).poll("us-govinfo")
 
