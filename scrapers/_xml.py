@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -62,20 +63,32 @@ def xml_root(
 
 
 def _parser(*, data_only: bool) -> Any:
-    """One hardened parser of each kind per thread: building one per document costs more
+    """One hardened XML parser of each kind per thread."""
+    return _per_thread("data_parser" if data_only else "parser", lambda: etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+        remove_blank_text=data_only,
+    ))
+
+
+def html_parser() -> Any:
+    """lxml's plain HTML parser (no ``lxml.html`` element classes), one per thread, for
+    reading the text of HTML fragments embedded in XML documents."""
+    return _per_thread("html_parser", lambda: etree.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True
+    ))
+
+
+def _per_thread(name: str, build: Callable[[], Any]) -> Any:
+    """The calling thread's parser called ``name``: building one per document costs more
     than parsing a small document, and lxml parsers must not be shared between threads."""
-    name = "data_parser" if data_only else "parser"
     parser = getattr(_PARSERS, name, None)
     if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            remove_comments=True,
-            remove_pis=True,
-            remove_blank_text=data_only,
-        )
+        parser = build()
         setattr(_PARSERS, name, parser)
     return parser
 

@@ -35,7 +35,6 @@ Quirks of the bill files handled here:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -44,7 +43,7 @@ from typing import Any, ClassVar
 from lxml import etree
 
 from scrapers._actions import Rule, RuleTable, vocabulary_order
-from scrapers._xml import Element, xml_root
+from scrapers._xml import Element, html_parser, xml_root
 from tracker.errors import InvalidBillKey, ParseError, SourceError
 from tracker.models import ActionClass, BillType, Chamber, normalize_identifier
 from tracker.records import (
@@ -171,7 +170,6 @@ _CHILD = re.compile(r"^(\d+)(hr|s|hres|sres|hconres|sconres|hjres|sjres)$")
 _LOC_SYSTEM = "9"
 _LOC_LABEL = re.compile(r"^[^:]{3,80}?:\s+")
 _WHITESPACE = re.compile(r"\s+")
-_HTML_PARSERS = threading.local()
 _BLOCK_TAGS = ("p", "li", "ul", "ol", "div", "br", "h1", "h2", "h3", "h4", "table", "tr", "td")
 #: Shortest remainder (whitespace removed) that may match another row by prefix.
 _MIN_PREFIX = 20
@@ -517,23 +515,13 @@ def html_text(markup: str) -> str:
         return ""
     # lxml's plain HTML parser, not lxml.html's: its element classes cost half the time of
     # reading a summary, and nothing here needs them.
-    root = etree.fromstring(f"<html><body>{markup}</body></html>", _html_parser())
+    root = etree.fromstring(f"<html><body>{markup}</body></html>", html_parser())
     body = root.find("body") if root is not None else None
     if body is None:
         return ""
     for element in body.iter(*_BLOCK_TAGS):
         element.tail = " " + (element.tail or "")
     return _collapse(etree.tostring(body, method="text", encoding="unicode", with_tail=False))
-
-
-def _html_parser() -> Any:
-    """One HTML parser per thread (lxml parsers must not be shared between threads)."""
-    parser = getattr(_HTML_PARSERS, "parser", None)
-    if parser is None:
-        parser = _HTML_PARSERS.parser = etree.HTMLParser(
-            no_network=True, remove_comments=True, remove_pis=True
-        )
-    return parser
 
 
 def _versions(bill: Element) -> tuple[VersionRecord, ...]:
